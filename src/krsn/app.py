@@ -1,0 +1,104 @@
+"""The FastAPI application: routers, middleware, error handling, health checks."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from krsn import __version__
+from krsn.config import Settings, get_settings
+from krsn.db import Database
+from krsn.errors import install_handlers, problem
+from krsn.identity.api import routers as identity_routers
+from krsn.middleware import BodySizeLimit, SecurityHeaders
+from krsn.security.stores import build_rate_limiter, build_session_store
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+def configure(app: FastAPI, *, settings: Settings, database: Database) -> None:
+    """Point the app at a database and settings (the stores follow them)."""
+    app.state.settings = settings
+    app.state.database = database
+    app.state.session_store = build_session_store(settings, database)
+    app.state.rate_limiter = build_rate_limiter(settings)
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """A ready application; without arguments it uses the process settings and database."""
+    settings = settings or get_settings()
+    if database is None:
+        from krsn.db import get_database
+
+        database = get_database()
+    app = FastAPI(
+        title="KRSN-RT2I",
+        version=__version__,
+        description="Threat intelligence and OSINT investigation. Authenticate with a "
+        "session cookie from POST /api/v1/auth/login (send X-CSRF-Token on changes) "
+        "or with an API key as 'Authorization: Bearer <key>'.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    configure(app, settings=settings, database=database)
+    install_handlers(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for router in identity_routers:
+        api.include_router(router)
+    app.include_router(api)
+    _add_health_routes(app)
+    _add_pages(app)
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def _add_health_routes(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["health"], summary="The process is up")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/readyz", tags=["health"], summary="The database is reachable and migrated")
+    def readyz(request: Request) -> Any:
+        from sqlalchemy import text
+
+        from krsn.db.migrate import current, head
+
+        database: Database = request.app.state.database
+        try:
+            with database.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            at, latest = current(database.url), head()
+        except Exception as exc:
+            log.warning("readiness check failed: %s", exc)
+            return problem(
+                503, "Not ready", f"The database is not reachable: {exc.__class__.__name__}."
+            )
+        if at != latest:
+            return problem(
+                503,
+                "Not ready",
+                f"The database is at migration {at or 'none'}, the code needs {latest}: "
+                "run 'krsn db upgrade'.",
+            )
+        return JSONResponse({"status": "ready", "migration": at})
+
+
+def _add_pages(app: FastAPI) -> None:
+    @app.get("/", include_in_schema=False)
+    def index() -> HTMLResponse:
+        return HTMLResponse(
+            "<!doctype html><html lang=en><head><meta charset=utf-8><title>KRSN-RT2I</title>"
+            "</head><body><h1>KRSN-RT2I</h1><p>The REST API is under "
+            f"<code>{API_PREFIX}</code>; its OpenAPI document is "
+            f"<a href='{API_PREFIX}/openapi.json'>{API_PREFIX}/openapi.json</a>.</p>"
+            "</body></html>"
+        )

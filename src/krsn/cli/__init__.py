@@ -1,0 +1,1 @@
+"""The ``krsn`` command line: one module per noun, calling the same services as the API."""

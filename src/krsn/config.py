@@ -1,0 +1,72 @@
+"""Every setting of the platform, read from the environment with the ``KRSN_`` prefix."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Settings of one KRSN-RT2I process; each field is the variable ``KRSN_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="KRSN_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///./var/krsn.db",
+        description="SQLAlchemy URL of the database: SQLite by default, "
+        "postgresql+psycopg://… for PostgreSQL.",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="Redis URL for sessions and rate limits; unset keeps them in the "
+        "database and in-process.",
+    )
+    data_dir: Path = Field(Path("./var"), description="Folder for the secret key and files.")
+    secret_key: str | None = Field(
+        None,
+        description="Key that encrypts secrets at rest (MFA seeds, credentials). Unset: "
+        "generated once into <data_dir>/secret.key.",
+    )
+    host: str = Field("127.0.0.1", description="Address `krsn serve` binds to.")
+    port: int = Field(8000, description="Port `krsn serve` listens on.")
+    session_ttl_seconds: int = Field(86400, description="Lifetime of a browser session.")
+    cookie_secure: bool = Field(
+        False, description="Send cookies only over HTTPS; set true behind TLS."
+    )
+    login_max_failures: int = Field(5, description="Failed logins in a row that lock an account.")
+    lockout_minutes: int = Field(15, description="How long a locked account stays locked.")
+    user_rate_limit_per_minute: int = Field(
+        600, description="Requests per minute and endpoint for a browser session."
+    )
+    max_body_bytes: int = Field(
+        1_048_576, description="Largest request body the API accepts, in bytes."
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        5000, description="How long SQLite waits for a lock before failing."
+    )
+    log_level: str = Field("INFO", description="Logging level.")
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, or the one kept in ``<data_dir>/secret.key`` (made on first use)."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret.key"
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+        return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

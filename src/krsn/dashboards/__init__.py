@@ -1,0 +1,1 @@
+"""User dashboards and their widgets."""

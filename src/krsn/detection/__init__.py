@@ -1,0 +1,1 @@
+"""Detection: correlation rules, alerts, notifications, incidents, hunting and watchlists."""

@@ -1,0 +1,1 @@
+"""Enrichment providers and the context they add to indicators and entities."""

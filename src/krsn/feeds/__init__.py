@@ -1,0 +1,1 @@
+"""Threat sources, their feeds, and the intelligence ingested from them."""

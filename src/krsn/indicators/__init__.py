@@ -1,0 +1,1 @@
+"""Threat indicators: the deduplicated, scored store of IPs, domains, URLs, hashes and e-mails."""

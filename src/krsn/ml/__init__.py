@@ -1,0 +1,1 @@
+"""Machine-learning models and their predictions about indicators."""

@@ -1,0 +1,1 @@
+"""OSINT investigation: collections, sources, entities, their graph, risk, workflows, reports."""

@@ -1,0 +1,1 @@
+"""Sharing and attribution: actors, campaigns, ATT&CK techniques, IOC collections, reports."""
