@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export KRSN_DATABASE_URL ?= sqlite:///./var/krsn.db
 
-.PHONY: run test lint format install migrate clean help
+.PHONY: run test lint format install migrate docs clean help
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ format: install ## Reformat and fix what ruff can
 
 test: lint ## Lint, then run the whole test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+docs: install ## Regenerate the README's configuration table from config.py
+	$(BIN)/python -m krsn.config README.md
 
 clean: ## Remove the virtualenv and caches (keeps ./var)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -70,3 +70,31 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return Settings()
+
+
+def settings_table() -> str:
+    """The Markdown table of every setting, as the README shows it."""
+    rows = ["| variable | default | what it does |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        shown = "unset" if default is None else f"`{default}`"
+        rows.append(f"| `KRSN_{name.upper()}` | {shown} | {field.description or ''} |")
+    return "\n".join(rows)
+
+
+README_START = "<!-- settings-table:start -->"
+README_END = "<!-- settings-table:end -->"
+
+
+def render_readme(readme: str) -> str:
+    """The README with its settings table replaced by the current one."""
+    head, _, rest = readme.partition(README_START)
+    _, _, tail = rest.partition(README_END)
+    return f"{head}{README_START}\n{settings_table()}\n{README_END}{tail}"
+
+
+if __name__ == "__main__":
+    import sys
+
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("README.md")
+    target.write_text(render_readme(target.read_text()))
