@@ -34,6 +34,8 @@ def serve(
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    # The readiness probe reads the migration state on every call; keep that out of the log.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     uvicorn.run(
         "krsn.app:create_app",
         factory=True,

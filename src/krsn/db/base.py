@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import MetaData, Uuid, func
+from sqlalchemy import CheckConstraint, ForeignKey, MetaData, Uuid, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from krsn.db.types import UTCDateTime, utcnow
@@ -39,3 +39,18 @@ def updated_at_column() -> Mapped[datetime]:
     return mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, server_default=func.now(), nullable=True
     )
+
+
+def stamped_now() -> Mapped[datetime | None]:
+    """A timestamp that defaults to the time of the insert (linked_at, added_at, …)."""
+    return mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+
+
+def user_ref() -> Mapped[uuid.UUID | None]:
+    """Who did it: a user, kept as NULL when that user is deleted."""
+    return mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
+
+
+def range_check(column: str, low: int, high: int) -> CheckConstraint:
+    """A named CHECK keeping a score within [low, high] (NULL allowed)."""
+    return CheckConstraint(f"{column} >= {low} AND {column} <= {high}", name=f"{column}_range")

@@ -25,13 +25,12 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     false,
-    func,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from krsn.db.base import Base, created_at_column, updated_at_column, uuid_pk
-from krsn.db.types import JSONType, UTCDateTime, str_enum, utcnow
+from krsn.db.base import Base, created_at_column, stamped_now, updated_at_column, user_ref, uuid_pk
+from krsn.db.types import JSONType, UTCDateTime, str_enum
 from krsn.indicators.models import Severity, percent_check
 
 
@@ -126,14 +125,6 @@ class WatchlistItemType(enum.StrEnum):
     URL = "url"
 
 
-def _user_ref() -> Mapped[uuid.UUID | None]:
-    return mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
-
-
-def _now() -> Mapped[datetime | None]:
-    return mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
-
-
 class CorrelationRule(Base):
     __tablename__ = "correlation_rules"
     __table_args__ = (
@@ -156,7 +147,7 @@ class CorrelationRule(Base):
     parameters: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
-    created_by: Mapped[uuid.UUID | None] = _user_ref()
+    created_by: Mapped[uuid.UUID | None] = user_ref()
 
 
 class ThreatCorrelation(Base):
@@ -192,7 +183,7 @@ class ThreatCorrelation(Base):
     )
     correlation_score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     correlation_data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    discovered_at: Mapped[datetime | None] = _now()
+    discovered_at: Mapped[datetime | None] = stamped_now()
     is_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     analyst_notes: Mapped[str | None] = mapped_column(Text)
 
@@ -216,7 +207,7 @@ class Alert(Base):
     rule_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("correlation_rules.id", ondelete="SET NULL")
     )
-    assigned_user_id: Mapped[uuid.UUID | None] = _user_ref()
+    assigned_user_id: Mapped[uuid.UUID | None] = user_ref()
     # Generated titles quote indicator values, so longer than the usual 255.
     title: Mapped[str] = mapped_column(String(500), nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
@@ -236,7 +227,7 @@ class Alert(Base):
         nullable=False,
     )
     alert_data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    triggered_at: Mapped[datetime | None] = _now()
+    triggered_at: Mapped[datetime | None] = stamped_now()
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolution_notes: Mapped[str | None] = mapped_column(Text)
@@ -301,7 +292,7 @@ class Incident(Base):
         server_default=IncidentStatus.OPEN.value,
         nullable=False,
     )
-    assigned_analyst_id: Mapped[uuid.UUID | None] = _user_ref()
+    assigned_analyst_id: Mapped[uuid.UUID | None] = user_ref()
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -330,8 +321,8 @@ class IncidentIndicator(Base):
         str_enum(IncidentRelationship, "incident_relationship")
     )
     notes: Mapped[str | None] = mapped_column(Text)
-    added_at: Mapped[datetime | None] = _now()
-    added_by: Mapped[uuid.UUID | None] = _user_ref()
+    added_at: Mapped[datetime | None] = stamped_now()
+    added_by: Mapped[uuid.UUID | None] = user_ref()
 
 
 class IncidentAlert(Base):
@@ -350,8 +341,8 @@ class IncidentAlert(Base):
     alert_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False
     )
-    linked_at: Mapped[datetime | None] = _now()
-    linked_by: Mapped[uuid.UUID | None] = _user_ref()
+    linked_at: Mapped[datetime | None] = stamped_now()
+    linked_by: Mapped[uuid.UUID | None] = user_ref()
     notes: Mapped[str | None] = mapped_column(Text)
 
 
@@ -366,7 +357,7 @@ class ThreatHuntingSession(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     session_name: Mapped[str] = mapped_column(String(255), nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
-    analyst_id: Mapped[uuid.UUID | None] = _user_ref()
+    analyst_id: Mapped[uuid.UUID | None] = user_ref()
     status: Mapped[HuntStatus] = mapped_column(
         str_enum(HuntStatus, "hunt_status"),
         default=HuntStatus.ACTIVE,
@@ -375,7 +366,7 @@ class ThreatHuntingSession(Base):
     )
     hunt_parameters: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     findings: Mapped[Any] = mapped_column(JSONType)
-    started_at: Mapped[datetime | None] = _now()
+    started_at: Mapped[datetime | None] = stamped_now()
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     conclusion: Mapped[str | None] = mapped_column(Text)
 
@@ -413,7 +404,7 @@ class Watchlist(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
-    created_by: Mapped[uuid.UUID | None] = _user_ref()
+    created_by: Mapped[uuid.UUID | None] = user_ref()
     list_type: Mapped[WatchlistType] = mapped_column(
         str_enum(WatchlistType, "watchlist_type"), nullable=False
     )
@@ -443,6 +434,6 @@ class WatchlistItem(Base):
         str_enum(WatchlistItemType, "watchlist_item_type"), nullable=False
     )
     notes: Mapped[str | None] = mapped_column(Text)
-    added_at: Mapped[datetime | None] = _now()
-    added_by: Mapped[uuid.UUID | None] = _user_ref()
+    added_at: Mapped[datetime | None] = stamped_now()
+    added_by: Mapped[uuid.UUID | None] = user_ref()
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Boolean, CheckConstraint, Index, Numeric, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
-from krsn.db.base import Base, created_at_column, updated_at_column, uuid_pk
+from krsn.db.base import Base, created_at_column, range_check, updated_at_column, uuid_pk
 from krsn.db.types import JSONType, UTCDateTime, str_enum
 
 
@@ -39,7 +39,7 @@ class Severity(enum.StrEnum):
 
 def percent_check(column: str) -> CheckConstraint:
     """A named CHECK keeping a 0..100 score in range (NULL allowed)."""
-    return CheckConstraint(f"{column} >= 0 AND {column} <= 100", name=f"{column}_range")
+    return range_check(column, 0, 100)
 
 
 class ThreatIndicator(Base):

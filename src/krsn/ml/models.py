@@ -25,13 +25,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from krsn.db.base import Base, uuid_pk
+from krsn.db.base import Base, range_check, uuid_pk
 from krsn.db.types import JSONType, UTCDateTime, utcnow
 
 
 def fraction_check(column: str) -> CheckConstraint:
     """A named CHECK keeping a 0..1 score in range (NULL allowed)."""
-    return CheckConstraint(f"{column} >= 0 AND {column} <= 1", name=f"{column}_range")
+    return range_check(column, 0, 1)
 
 
 class MLModel(Base):

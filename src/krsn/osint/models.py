@@ -31,13 +31,12 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     false,
-    func,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from krsn.db.base import Base, created_at_column, updated_at_column, uuid_pk
-from krsn.db.types import EncryptedJSON, JSONType, TextArray, UTCDateTime, str_enum, utcnow
+from krsn.db.base import Base, created_at_column, stamped_now, updated_at_column, uuid_pk
+from krsn.db.types import EncryptedJSON, JSONType, TextArray, UTCDateTime, str_enum
 
 
 class CollectionStatus(enum.StrEnum):
@@ -104,10 +103,6 @@ class RelationshipType(enum.StrEnum):
     CONTROLS = "CONTROLS"
     MEMBER_OF = "MEMBER_OF"
     TRANSACTS_WITH = "TRANSACTS_WITH"
-
-
-def _now() -> Mapped[datetime | None]:
-    return mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
 
 
 class Collection(Base):
@@ -188,7 +183,7 @@ class CollectionItem(Base):
     is_processed: Mapped[bool | None] = mapped_column(
         Boolean, default=False, server_default=false()
     )
-    collected_at: Mapped[datetime | None] = _now()
+    collected_at: Mapped[datetime | None] = stamped_now()
 
 
 class Entity(Base):
@@ -224,8 +219,8 @@ class Entity(Base):
         Numeric(3, 2), default=Decimal("0.50"), server_default="0.50"
     )
     is_verified: Mapped[bool | None] = mapped_column(Boolean, default=False, server_default=false())
-    first_seen: Mapped[datetime | None] = _now()
-    last_seen: Mapped[datetime | None] = _now()
+    first_seen: Mapped[datetime | None] = stamped_now()
+    last_seen: Mapped[datetime | None] = stamped_now()
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
     # The threat indicator with the same type and canonical value, so the graph joins
@@ -279,7 +274,7 @@ class RiskScore(Base):
     calculated_by: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("users.id", ondelete="SET NULL")
     )
-    calculated_at: Mapped[datetime | None] = _now()
+    calculated_at: Mapped[datetime | None] = stamped_now()
 
 
 class Workflow(Base):
@@ -331,7 +326,7 @@ class WorkflowExecution(Base):
     parameters: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     results: Mapped[Any] = mapped_column(JSONType)
     error_message: Mapped[str | None] = mapped_column(Text)
-    started_at: Mapped[datetime | None] = _now()
+    started_at: Mapped[datetime | None] = stamped_now()
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

@@ -24,12 +24,11 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     false,
-    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from krsn.db.base import Base, created_at_column, updated_at_column, uuid_pk
-from krsn.db.types import JSONType, UTCDateTime, str_enum, utcnow
+from krsn.db.base import Base, created_at_column, stamped_now, updated_at_column, user_ref, uuid_pk
+from krsn.db.types import JSONType, UTCDateTime, str_enum
 from krsn.indicators.models import percent_check
 
 
@@ -73,18 +72,10 @@ class Classification(enum.StrEnum):
     CONFIDENTIAL = "confidential"
 
 
-def _user_ref() -> Mapped[uuid.UUID | None]:
-    return mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
-
-
 def _indicator_ref() -> Mapped[uuid.UUID]:
     return mapped_column(
         Uuid, ForeignKey("threat_indicators.id", ondelete="CASCADE"), nullable=False
     )
-
-
-def _now() -> Mapped[datetime | None]:
-    return mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
 
 
 class ThreatActor(Base):
@@ -135,7 +126,7 @@ class ThreatCampaign(Base):
     techniques: Mapped[Any] = mapped_column(JSONType)
     procedures: Mapped[Any] = mapped_column(JSONType)
     attributed_actors: Mapped[Any] = mapped_column(JSONType)
-    analyst_id: Mapped[uuid.UUID | None] = _user_ref()
+    analyst_id: Mapped[uuid.UUID | None] = user_ref()
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
@@ -159,8 +150,8 @@ class CampaignIndicator(Base):
         str_enum(CampaignRelationship, "campaign_relationship")
     )
     confidence_score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
-    associated_at: Mapped[datetime | None] = _now()
-    associated_by: Mapped[uuid.UUID | None] = _user_ref()
+    associated_at: Mapped[datetime | None] = stamped_now()
+    associated_by: Mapped[uuid.UUID | None] = user_ref()
     notes: Mapped[str | None] = mapped_column(Text)
 
 
@@ -183,8 +174,8 @@ class ActorIndicator(Base):
         str_enum(ActorRelationship, "actor_relationship")
     )
     confidence_score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
-    associated_at: Mapped[datetime | None] = _now()
-    associated_by: Mapped[uuid.UUID | None] = _user_ref()
+    associated_at: Mapped[datetime | None] = stamped_now()
+    associated_by: Mapped[uuid.UUID | None] = user_ref()
     evidence: Mapped[str | None] = mapped_column(Text)
 
 
@@ -220,8 +211,8 @@ class IndicatorTechnique(Base):
         String(32), ForeignKey("mitre_techniques.technique_id", ondelete="CASCADE"), nullable=False
     )
     confidence_score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
-    mapped_at: Mapped[datetime | None] = _now()
-    mapped_by: Mapped[uuid.UUID | None] = _user_ref()
+    mapped_at: Mapped[datetime | None] = stamped_now()
+    mapped_by: Mapped[uuid.UUID | None] = user_ref()
     evidence: Mapped[str | None] = mapped_column(Text)
 
 
@@ -235,7 +226,7 @@ class IocCollection(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
-    created_by: Mapped[uuid.UUID | None] = _user_ref()
+    created_by: Mapped[uuid.UUID | None] = user_ref()
     is_public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONType)
     created_at: Mapped[datetime] = created_at_column()
@@ -257,8 +248,8 @@ class CollectionIndicator(Base):
         Uuid, ForeignKey("ioc_collections.id", ondelete="CASCADE"), nullable=False
     )
     indicator_id: Mapped[uuid.UUID] = _indicator_ref()
-    added_at: Mapped[datetime | None] = _now()
-    added_by: Mapped[uuid.UUID | None] = _user_ref()
+    added_at: Mapped[datetime | None] = stamped_now()
+    added_by: Mapped[uuid.UUID | None] = user_ref()
     notes: Mapped[str | None] = mapped_column(Text)
 
 
@@ -286,7 +277,7 @@ class ThreatReport(Base):
         server_default=Classification.INTERNAL.value,
         nullable=False,
     )
-    author_id: Mapped[uuid.UUID | None] = _user_ref()
+    author_id: Mapped[uuid.UUID | None] = user_ref()
     indicators_referenced: Mapped[Any] = mapped_column(JSONType)
     attachments: Mapped[Any] = mapped_column(JSONType)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
