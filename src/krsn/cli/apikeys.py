@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import typer
+from rich.markup import escape
 
 from krsn.cli.output import JsonOption, console, fail, handled, print_json, print_table
 from krsn.db import get_database
@@ -58,7 +59,8 @@ def create(
     if as_json:
         print_json({"api_key": read, "key": plaintext})
         return
-    console.print(f"Created key [bold]{read.name}[/] ({read.id}) for {user}.")
+    name = escape(read.name or "")
+    console.print(f"Created key [bold]{name}[/] ({read.id}) for {escape(user)}.")
     console.print(f"Key (shown once): [bold]{plaintext}[/]")
 
 

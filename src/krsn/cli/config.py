@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from krsn.cli.output import JsonOption, console, handled, print_json, print_table
 from krsn.db import get_database
@@ -38,7 +39,8 @@ def get(
         print_json(read)
     else:
         console.print(
-            f"[bold]{read.key}[/] = {json.dumps(read.value)}  [dim]({read.category.value})[/]"
+            f"[bold]{read.key}[/] = {escape(json.dumps(read.value))}  "
+            f"[dim]({read.category.value})[/]"
         )
 
 
@@ -60,7 +62,7 @@ def set_(
             description=description,
         )
         shown = json.dumps(entry.value)
-    console.print(f"{key} = {shown}")
+    console.print(f"{key} = {escape(shown)}")
 
 
 @app.command("list")

@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from krsn.errors import KrsnError
@@ -22,7 +23,8 @@ JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table."
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print an error to stderr and exit non-zero."""
-    errors.print(f"[bold red]Error:[/] {message}", highlight=False)
+    # Messages quote what the user typed; escape it so '[' is text, not Rich markup.
+    errors.print(f"[bold red]Error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -47,6 +49,8 @@ def to_plain(value: Any) -> Any:
         return value.model_dump(mode="json")
     if isinstance(value, list):
         return [to_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_plain(v) for k, v in value.items()}
     return value
 
 
@@ -68,7 +72,7 @@ def print_table(
         table.add_column(column)
     for row in rows:
         data = row.model_dump()
-        table.add_row(*[(formatters or {}).get(c, _cell)(data.get(c)) for c in columns])
+        table.add_row(*[escape((formatters or {}).get(c, _cell)(data.get(c))) for c in columns])
     console.print(table)
     if not rows:
         console.print("[dim]Nothing to show.[/]")

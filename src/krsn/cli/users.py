@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import typer
+from pydantic import ValidationError
+from rich.markup import escape
 
 from krsn.cli.output import JsonOption, console, handled, print_json, print_table
 from krsn.db import get_database
@@ -31,8 +33,10 @@ def create(
     with handled():
         try:
             body = UserCreate(username=username, email=email, role=role, full_name=full_name)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc).splitlines()[-1]) from None
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise typer.BadParameter(f"{where}: {first['msg']}") from None
         with get_database().transaction() as session:
             user, password = service.create_user(
                 session,
@@ -78,7 +82,7 @@ def show(
         print_json(read)
     else:
         for field, value in read.model_dump().items():
-            console.print(f"[bold]{field}[/]: {value}")
+            console.print(f"[bold]{field}[/]: {escape(str(value))}")
 
 
 @app.command("set-role")
@@ -131,7 +135,7 @@ def reset_password(
 def bootstrap(username: str = typer.Option("admin", help="Name of the first admin.")) -> None:
     """Create the first admin if there is none, printing its one-time password."""
     with handled(), get_database().transaction() as session:
-        created = service.ensure_first_admin(session, username=username)
+        created = service.ensure_first_admin(session, actor=CLI, username=username)
         name = created[0].username if created else None
     if created is None:
         console.print("An admin exists already; nothing to do.")

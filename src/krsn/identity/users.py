@@ -256,19 +256,25 @@ def count_admins(session: Session) -> int:
 
 
 def ensure_first_admin(
-    session: Session, *, username: str = "admin", email: str = "admin@localhost.localdomain"
+    session: Session,
+    *,
+    actor: Actor,
+    username: str = "admin",
+    email: str = "admin@localhost.localdomain",
 ) -> tuple[User, str] | None:
-    """Create the first admin when there is none; returns it with its one-time password."""
+    """Create (or promote) the first admin when there is none; returns it with a one-time
+    password to change at first login."""
     if count_admins(session) > 0:
         return None
-    if find_user(session, username) is not None:
-        user = get_user_by_login(session, username)
-        user.role = Role.ADMIN
-        user.is_active = True
-        session.flush()
-        return reset_password(session, actor=Actor.system(), user_id=user.id)
+    existing = find_user(session, username)
+    if existing is not None:
+        update_user(
+            session, actor=actor, user_id=existing.id,
+            changes={"role": Role.ADMIN, "is_active": True, "unlock": True},
+        )
+        return reset_password(session, actor=actor, user_id=existing.id)
     user, password = create_user(
-        session, actor=Actor.system(), username=username, email=email, role=Role.ADMIN
+        session, actor=actor, username=username, email=email, role=Role.ADMIN
     )
     assert password is not None
     return user, password
