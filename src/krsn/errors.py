@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
@@ -37,6 +38,19 @@ class Invalid(KrsnError):
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}", field=field)
         self.field = field
+        self.reason = reason
+
+
+class MalformedJSON(KrsnError):
+    """A request body that cannot be read as JSON; ``reason`` says where and why."""
+
+    title = "Malformed JSON"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"The request body is not valid JSON: {reason}. "
+            "Send a JSON document with Content-Type: application/json."
+        )
         self.reason = reason
 
 
@@ -159,6 +173,18 @@ def install_handlers(app: FastAPI) -> None:
             str(exc.detail),
             instance=request.url.path,
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        # A race past a service's own check (two creates of one name at once) lands here.
+        log.info("integrity error on %s %s: %s", request.method, request.url.path, exc.orig)
+        return problem(
+            409,
+            "Conflict",
+            "The change clashes with existing data (a duplicate or a missing reference); "
+            "reload and retry.",
+            instance=request.url.path,
         )
 
     @app.exception_handler(Exception)

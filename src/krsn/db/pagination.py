@@ -11,7 +11,7 @@ import binascii
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -43,17 +43,28 @@ def _decode(cursor: str, columns: list[InstrumentedAttribute[Any]]) -> list[Any]
         raw = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if not isinstance(raw, list) or len(raw) != len(columns):
             raise ValueError("wrong shape")
+        # _encode writes only strings; anything else, or text no engine stores, is forged.
+        if not all(isinstance(value, str) and "\x00" not in value for value in raw):
+            raise ValueError("not a cursor value")
         values: list[Any] = []
         for column, value in zip(columns, raw, strict=True):
             python_type = column.type.python_type
             if python_type is datetime:
-                values.append(datetime.fromisoformat(value))
+                moment = datetime.fromisoformat(value)
+                values.append(moment.astimezone(UTC) if moment.tzinfo else moment)
             elif python_type is uuid.UUID:
                 values.append(uuid.UUID(value))
             else:
                 values.append(python_type(value))
         return values
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError, UnicodeDecodeError):
+    except (
+        ValueError,
+        TypeError,
+        OverflowError,
+        binascii.Error,
+        json.JSONDecodeError,
+        UnicodeDecodeError,
+    ):
         raise Invalid("cursor", "not a cursor this API issued; start again without it") from None
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -47,19 +46,22 @@ from krsn.identity.schemas import (
     UserRead,
     UserUpdate,
 )
-from krsn.schemas import Page
+from krsn.routing import ApiRoute
+from krsn.schemas import Page, UtcDateTime
 from krsn.security import mfa
 from krsn.security.sessions import SessionStore
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Results per page.")]
 Cursor = Annotated[str | None, Query(max_length=1024, description="next_cursor of the last page.")]
 
-auth_router = APIRouter(prefix="/auth", tags=["auth"])
-users_router = APIRouter(prefix="/users", tags=["users"])
-keys_router = APIRouter(prefix="/api-keys", tags=["api keys"])
-orgs_router = APIRouter(prefix="/organizations", tags=["organizations"])
-audit_router = APIRouter(prefix="/audit-logs", tags=["audit"])
-config_router = APIRouter(prefix="/system/config", tags=["system configuration"])
+auth_router = APIRouter(prefix="/auth", tags=["auth"], route_class=ApiRoute)
+users_router = APIRouter(prefix="/users", tags=["users"], route_class=ApiRoute)
+keys_router = APIRouter(prefix="/api-keys", tags=["api keys"], route_class=ApiRoute)
+orgs_router = APIRouter(prefix="/organizations", tags=["organizations"], route_class=ApiRoute)
+audit_router = APIRouter(prefix="/audit-logs", tags=["audit"], route_class=ApiRoute)
+config_router = APIRouter(
+    prefix="/system/config", tags=["system configuration"], route_class=ApiRoute
+)
 
 
 def _page(result: Any, schema: type[Any]) -> dict[str, Any]:
@@ -413,8 +415,8 @@ def list_audit(
     resource_type: Annotated[str | None, Query(max_length=100)] = None,
     resource_id: Annotated[str | None, Query(max_length=255)] = None,
     severity: AuditSeverity | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: UtcDateTime | None = None,
+    until: UtcDateTime | None = None,
 ) -> dict[str, Any]:
     """Audit rows, newest first, filtered by user, action, resource, severity and time."""
     result = audit_page(

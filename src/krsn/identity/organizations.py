@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session
 
 from krsn.db.pagination import PageResult, paginate
@@ -23,10 +23,15 @@ def get_organization(session: Session, organization_id: uuid.UUID) -> Organizati
 
 
 def _check_name(session: Session, name: str, exclude: uuid.UUID | None = None) -> None:
+    # The exact match is what the unique constraint enforces; lower() alone misses it where
+    # the engine's lower() and Python's disagree (SQLite folds ASCII only).
     clash = session.scalar(
-        select(Organization.id).where(func.lower(Organization.name) == name.lower())
+        select(Organization.id).where(
+            or_(Organization.name == name, func.lower(Organization.name) == name.lower()),
+            Organization.id != exclude if exclude is not None else true(),
+        )
     )
-    if clash and clash != exclude:
+    if clash:
         raise Conflict(f"An organization named {name!r} exists.", field="name")
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from krsn.identity.models import AuditSeverity, ConfigCategory, OrganizationSize, Role
+from krsn.schemas import UtcDateTime
 
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,99}$"
 
@@ -179,7 +180,7 @@ class ApiKeyCreate(Strict):
     scopes: list[str] | None = Field(
         None, description="Any of read, account, write, admin; default: all your role allows."
     )
-    expires_at: datetime | None = None
+    expires_at: UtcDateTime | None = None
     expires_in_days: int | None = Field(None, ge=1, le=3650)
     rate_limit: int = Field(100, ge=1, le=1_000_000, description="Requests per minute.")
     rate_limits: dict[str, int] | None = Field(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from krsn.db.pagination import PageResult, paginate
@@ -43,13 +43,25 @@ def get_user_by_login(session: Session, login: str) -> User:
 def _check_unique(
     session: Session, *, username: str | None, email: str | None, exclude: uuid.UUID | None = None
 ) -> None:
+    others = User.id != exclude if exclude is not None else true()
     if username is not None:
-        clash = session.scalar(select(User.id).where(func.lower(User.username) == username.lower()))
-        if clash and clash != exclude:
+        clash = session.scalar(
+            select(User.id).where(
+                or_(User.username == username, func.lower(User.username) == username.lower()),
+                others,
+            )
+        )
+        if clash:
             raise Conflict(f"The username {username!r} is taken.", field="username")
     if email is not None:
-        clash = session.scalar(select(User.id).where(func.lower(User.email) == email.lower()))
-        if clash and clash != exclude:
+        # Emails are stored lower-cased by Python; the exact match is what the constraint sees.
+        clash = session.scalar(
+            select(User.id).where(
+                or_(User.email == email.lower(), func.lower(User.email) == email.lower()),
+                others,
+            )
+        )
+        if clash:
             raise Conflict(f"The e-mail {email!r} is already registered.", field="email")
 
 
@@ -208,6 +220,9 @@ def disable_user(session: Session, *, actor: Actor, user_id: uuid.UUID) -> User:
 def delete_user(session: Session, *, actor: Actor, user_id: uuid.UUID) -> None:
     """Delete a user; their API keys go with them, their audit rows stay."""
     user = get_user(session, user_id)
+    if actor.user_id == user_id:
+        # The audit row of the deletion would name a user that no longer exists.
+        raise Conflict("You cannot delete your own account; ask another admin to do it.")
     if user.role == Role.ADMIN:
         _keep_one_admin(session, user)
     before = audit.snapshot(user)
@@ -269,7 +284,9 @@ def ensure_first_admin(
     existing = find_user(session, username)
     if existing is not None:
         update_user(
-            session, actor=actor, user_id=existing.id,
+            session,
+            actor=actor,
+            user_id=existing.id,
             changes={"role": Role.ADMIN, "is_active": True, "unlock": True},
         )
         return reset_password(session, actor=actor, user_id=existing.id)
