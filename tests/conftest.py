@@ -25,27 +25,7 @@ from sqlalchemy.engine import make_url
 
 from krsn.db import Database
 from krsn.db.engine import normalise_url
-
-IN_CI = os.environ.get("CI", "").lower() == "true"
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-if not SHARED_DATA.exists():
-    SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-
-
-def unavailable(reason: str) -> None:
-    """Skip outside CI, fail under CI: CI must exercise every engine."""
-    if IN_CI:
-        pytest.fail(f"{reason} (required under CI=true)")
-    pytest.skip(reason)
-
-
-def shared_data(*parts: str) -> Path:
-    """A path under ../shared/data, skipping (or failing under CI) when it is absent."""
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        unavailable(f"shared test data not found at {path}")
-    return path
-
+from support import IN_CI, SHARED_DATA, shared_data, unavailable  # noqa: F401
 
 # --- PostgreSQL ---------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,7 @@ from krsn.indicators.normalise import (
     normalise_many,
     require,
 )
+from support import shared_data
 
 
 def accepted(raw: str, **kwargs: object) -> Indicator:
@@ -391,22 +392,6 @@ def test_the_fast_local_part_check_agrees_with_email_validator(local: str) -> No
 
 # --- real threat reports --------------------------------------------------------------------
 
-SharedData = Callable[..., Path]
-
-
-@pytest.fixture(scope="module")
-def shared_data(pytestconfig: pytest.Config) -> SharedData:
-    """The root conftest's ``shared_data`` helper (skips when the data is absent, fails in CI).
-
-    Every conftest outside a package is imported as a module named ``conftest``, the last one
-    loaded winning, so the helper is looked up among the registered conftest plugins instead.
-    """
-    for plugin in pytestconfig.pluginmanager.get_plugins():
-        helper = getattr(plugin, "shared_data", None)
-        if callable(helper) and getattr(plugin, "SHARED_DATA", None) is not None:
-            return helper
-    raise LookupError("the root conftest's shared_data helper is not registered")
-
 
 HASH_FILES = {"samples.md5": Kind.MD5, "samples.sha1": Kind.SHA1, "samples.sha256": Kind.SHA256}
 
@@ -417,7 +402,7 @@ def _lines(path: Path) -> Iterator[str]:
             yield line
 
 
-def test_vendor_hash_lists_normalise_to_their_declared_kind(shared_data: SharedData) -> None:
+def test_vendor_hash_lists_normalise_to_their_declared_kind() -> None:
     root = shared_data("ioc-text")
     checked = 0
     for path in sorted(root.glob("*/*/samples.*")):
@@ -429,7 +414,7 @@ def test_vendor_hash_lists_normalise_to_their_declared_kind(shared_data: SharedD
     assert checked > 2000
 
 
-def test_vendor_network_lists_normalise_without_rejections(shared_data: SharedData) -> None:
+def test_vendor_network_lists_normalise_without_rejections() -> None:
     root = shared_data("ioc-text", "avast")
     kinds = set()
     for path in sorted(root.glob("*/network.txt")):
@@ -469,7 +454,7 @@ def _network_iocs(adoc: str) -> Iterator[str]:
             yield from (v for v in _CODE.findall(line) if v != "N/A")
 
 
-def test_network_iocs_of_vendor_write_ups_normalise(shared_data: SharedData) -> None:
+def test_network_iocs_of_vendor_write_ups_normalise() -> None:
     root = shared_data("ioc-text", "eset")
     total = 0
     for readme in sorted(root.glob("*/README.adoc")):
@@ -483,9 +468,7 @@ def test_network_iocs_of_vendor_write_ups_normalise(shared_data: SharedData) -> 
     assert total > 900
 
 
-def test_extractor_test_cases_normalise_or_are_rejected_for_a_stated_reason(
-    shared_data: SharedData,
-) -> None:
+def test_extractor_test_cases_normalise_or_are_rejected_for_a_stated_reason() -> None:
     root = shared_data("ioc-text", "iocextract")
     broken = {  # values an extractor tolerates but that are not well-formed indicators
         "http://[example.com": "URL host has an unclosed bracket",
@@ -502,9 +485,7 @@ def test_extractor_test_cases_normalise_or_are_rejected_for_a_stated_reason(
     assert indicators == []
 
 
-def test_labelled_extraction_cases_normalise_as_their_labelled_type(
-    shared_data: SharedData,
-) -> None:
+def test_labelled_extraction_cases_normalise_as_their_labelled_type() -> None:
     cases = json.loads(
         shared_data("ioc-text", "ioc-finder", "ioc-finder-cases.json").read_text(encoding="utf-8")
     )["cases"]
