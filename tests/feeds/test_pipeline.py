@@ -172,3 +172,22 @@ def test_two_overlapping_runs_at_once_never_duplicate_an_indicator(db: Database)
         )
         assert both is not None
         assert set((both.metadata_ or {})["sources"]) == {"a", "b"}
+
+
+def test_confidence_comes_from_the_row_then_the_run_default(db: Database):
+    ref = source(db, "graded", 50)
+    ingest(
+        db,
+        rows=[
+            ParsedRow(line=1, value="198.51.100.50", confidence=90),
+            ParsedRow(line=2, value="198.51.100.51"),
+        ],
+        source=ref,
+        default_confidence=40,
+    )
+    with db.transaction(readonly=True) as session:
+        scores = {
+            i.indicator_value: (i.metadata_ or {})["sources"]["graded"]
+            for i in session.scalars(select(ThreatIndicator))
+        }
+    assert scores == {"198.51.100.50": 45.0, "198.51.100.51": 20.0}

@@ -7,6 +7,7 @@ import logging
 import typer
 
 from krsn.cli import apikeys, config, db, users
+from krsn.cli.ingest import ingest
 
 app = typer.Typer(
     help="KRSN-RT2I: threat intelligence and OSINT investigation.",
@@ -17,6 +18,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
 app.add_typer(apikeys.app, name="apikeys")
 app.add_typer(config.app, name="config")
+app.command("ingest")(ingest)
 
 
 @app.command()

@@ -127,10 +127,16 @@ def ingest_batch(
     suppressor: Suppressor | None,
     run_id: str,
     summary: IngestSummary,
+    default_confidence: float | None = None,
     now: datetime | None = None,
 ) -> None:
-    """Normalise, check and store one batch of parsed rows in the caller's transaction."""
+    """Normalise, check and store one batch of parsed rows in the caller's transaction.
+
+    A row's own confidence wins; else the feed's default; else ``default_confidence``.
+    """
     now = now or utcnow()
+    if feed is not None and feed.default_confidence is not None:
+        default_confidence = feed.default_confidence
     accepted: list[tuple[ParsedRow, Indicator, Report]] = []
     for row in rows:
         result = normalise(row.value, expected=_expected(row.kind))
@@ -142,9 +148,7 @@ def ingest_batch(
             summary.suppressed += 1
         confidence = scoring.source_confidence(
             source.reliability,
-            row.confidence
-            if row.confidence is not None
-            else (feed.default_confidence if feed else None),
+            row.confidence if row.confidence is not None else default_confidence,
         )
         report = Report(
             indicator=result,
@@ -279,6 +283,7 @@ def ingest(
     batch_size: int = DEFAULT_BATCH,
     on_progress: Callable[[int], None] | None = None,
     run_id: str | None = None,
+    default_confidence: float | None = None,
 ) -> IngestSummary:
     """Ingest rows, committing every batch; returns what the run did."""
     summary = IngestSummary()
@@ -294,6 +299,7 @@ def ingest(
                 suppressor=suppressor,
                 run_id=run_id,
                 summary=summary,
+                default_confidence=default_confidence,
             )
         if on_progress:
             on_progress(summary.parsed)

@@ -170,15 +170,23 @@ def upsert_indicators(
         # One key order for every writer, so concurrent runs queue instead of deadlocking.
         fresh.sort(key=lambda row: row["hash_signature"])
         session.connection().execute(_insert(session), fresh)
-        # A concurrent run may have inserted some of these first: read back who owns each.
-        owners = _existing(session, [row["hash_signature"] for row in fresh])
+        # A concurrent run may have inserted some of these first: read back who owns each,
+        # and only the rows another run won need their full state.
+        owned = session.execute(
+            select(ThreatIndicator.hash_signature, ThreatIndicator.id).where(
+                ThreatIndicator.hash_signature.in_([row["hash_signature"] for row in fresh])
+            )
+        )
+        owners = {signature: owner for signature, owner in owned}
+        lost = [
+            row["hash_signature"] for row in fresh if owners[row["hash_signature"]] != row["id"]
+        ]
         for row in fresh:
-            signature = row["hash_signature"]
-            owner = owners[signature]
-            if owner.id == row["id"]:
-                result.new.add(signature)
-            else:
-                existing[signature] = owner
+            if owners[row["hash_signature"]] == row["id"]:
+                result.new.add(row["hash_signature"])
+        if lost:
+            existing.update(_existing(session, lost))
+            for signature in lost:
                 result.ids.pop(signature, None)
 
     changes: list[dict[str, Any]] = []

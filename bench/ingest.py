@@ -1,0 +1,204 @@
+"""Ingestion end to end, on SQLite and PostgreSQL, against the raw floor of this machine.
+
+Generates a CSV feed (mixed types, 10 % defanged, 2 % invalid), then ingests it with the
+real parser, normaliser, warninglists, intelligence records and indicator upserts,
+committing as the platform does; then ingests it again (everything known). Prints a table
+and, last, one JSON line with the figures and the floors measured in the same run:
+plain ``csv.reader`` parsing, a bare SQLite ``executemany`` into a table with a unique index,
+and PostgreSQL ``COPY`` into an indexed table.
+
+    python bench/ingest.py [--rows 1000000] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import random
+import sqlite3
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from krsn.config import Settings
+from krsn.db import Database
+from krsn.db.migrate import upgrade
+from krsn.feeds.formats.registry import get_format
+from krsn.feeds.pipeline import ingest
+from krsn.feeds.sources import ensure_source
+from krsn.identity.audit import Actor
+from krsn.indicators.warninglists import default_index
+
+RULES = {
+    "header": True,
+    "columns": {
+        "value": "value",
+        "first_seen": "first_seen",
+        "tags": "tags",
+        "malware_family": "family",
+    },
+}
+FAMILIES = ["Emotet", "Qakbot", "Pikabot", "AgentTesla", "", ""]
+
+
+def defang(value: str) -> str:
+    return value.replace("http", "hxxp", 1).replace(".", "[.]", 1)
+
+
+def generate(path: Path, rows: int, seed: int = 7) -> None:
+    rnd = random.Random(seed)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["value", "first_seen", "tags", "family"])
+        for i in range(rows):
+            r = rnd.random()
+            if r < 0.35:
+                value = (
+                    f"{rnd.randint(1, 223)}.{rnd.randint(0, 255)}.{rnd.randint(0, 255)}."
+                    f"{rnd.randint(1, 254)}"
+                )
+            elif r < 0.6:
+                value = f"host{i}.{rnd.choice(['evil', 'bad', 'c2'])}{rnd.randint(0, 9999)}.com"
+            elif r < 0.85:
+                value = f"http://site{i}.example{rnd.randint(0, 999)}.net/p/{rnd.getrandbits(32):x}"
+            else:
+                value = f"{rnd.getrandbits(256):064x}"
+            roll = rnd.random()
+            if roll < 0.02:
+                value = f"not a value {i}"
+            elif roll < 0.12:
+                value = defang(value)
+            writer.writerow([value, "2026-11-01 10:00:00", "botnet|c2", rnd.choice(FAMILIES)])
+
+
+def floor_csv(path: Path) -> float:
+    started = time.perf_counter()
+    with path.open(newline="") as handle:
+        count = sum(1 for _ in csv.reader(handle))
+    return count / (time.perf_counter() - started)
+
+
+def floor_sqlite(rows: int) -> float:
+    with tempfile.TemporaryDirectory() as folder:
+        connection = sqlite3.connect(Path(folder) / "floor.db")
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("CREATE TABLE t (id TEXT PRIMARY KEY, value TEXT, signature TEXT)")
+        connection.execute("CREATE UNIQUE INDEX t_sig ON t(signature)")
+        data = [(uuid.uuid4().hex, f"v{i}", f"{i:064x}") for i in range(rows)]
+        started = time.perf_counter()
+        connection.executemany("INSERT INTO t VALUES (?, ?, ?)", data)
+        connection.commit()
+        elapsed = time.perf_counter() - started
+        connection.close()
+    return rows / elapsed
+
+
+def floor_postgres(url: str, rows: int) -> float:
+    import psycopg
+
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as connection:
+        connection.execute("DROP TABLE IF EXISTS krsn_floor")
+        connection.execute(
+            "CREATE TABLE krsn_floor (id uuid PRIMARY KEY, value text, signature text UNIQUE)"
+        )
+        buffer = io.StringIO()
+        for i in range(rows):
+            buffer.write(f"{uuid.uuid4()}\tv{i}\t{i:064x}\n")
+        started = time.perf_counter()
+        with connection.cursor().copy("COPY krsn_floor FROM STDIN") as copy:
+            copy.write(buffer.getvalue())
+        elapsed = time.perf_counter() - started
+        connection.execute("DROP TABLE krsn_floor")
+    return rows / elapsed
+
+
+def run_engine(url: str, feed: Path, rows: int, settings: Settings) -> tuple[float, float]:
+    upgrade(url)
+    database = Database(url)
+    with database.transaction() as session:
+        source = ensure_source(session, actor=Actor.system(), name="bench", reliability=80)
+    parser = get_format("csv")
+    rules = parser.validate_rules(RULES)
+    suppressor = default_index(settings)
+    rates = []
+    for _ in range(2):
+        started = time.perf_counter()
+        with feed.open("rb") as stream:
+            summary = ingest(
+                database,
+                rows=parser.parse(stream, rules),
+                source=source,
+                suppressor=suppressor,
+                default_confidence=70,
+            )
+        rates.append(rows / (time.perf_counter() - started))
+        print(
+            f"  {url.split(':')[0]:<10} new {summary.new:>9,} unchanged "
+            f"{summary.unchanged:>9,} rejected {summary.rejected:>7,}  "
+            f"{rates[-1]:>10,.0f} rows/s"
+        )
+    database.dispose()
+    return rates[0], rates[1]
+
+
+def fresh_postgres(base: str) -> tuple[str, str]:
+    import psycopg
+
+    name = f"krsn_bench_{uuid.uuid4().hex[:8]}"
+    plain = base.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return base.rsplit("/", 1)[0] + f"/{name}", name
+
+
+def drop_postgres(base: str, name: str) -> None:
+    import psycopg
+
+    plain = base.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--postgres", default=os.environ.get("KRSN_TEST_DATABASE_URL"))
+    args = parser.parse_args()
+    figures: dict[str, object] = {"bench": "ingest", "rows": args.rows}
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        feed = root / "feed.csv"
+        generate(feed, args.rows)
+        settings = Settings(data_dir=root / "var")
+        print(f"Ingesting {args.rows:,} rows ({feed.stat().st_size / 1e6:.0f} MB)")
+        first, second = run_engine(f"sqlite:///{root / 'bench.db'}", feed, args.rows, settings)
+        figures.update(sqlite_rows_per_s=round(first), sqlite_rerun_rows_per_s=round(second))
+        if args.postgres:
+            url, name = fresh_postgres(args.postgres)
+            try:
+                first, second = run_engine(url, feed, args.rows, settings)
+            finally:
+                drop_postgres(args.postgres, name)
+            figures.update(
+                postgres_rows_per_s=round(first), postgres_rerun_rows_per_s=round(second)
+            )
+        figures["floor_csv_rows_per_s"] = round(floor_csv(feed))
+    figures["floor_sqlite_executemany_rows_per_s"] = round(floor_sqlite(args.rows))
+    if args.postgres:
+        figures["floor_postgres_copy_rows_per_s"] = round(floor_postgres(args.postgres, args.rows))
+    print()
+    print(f"{'figure':<40}{'rows/s':>14}")
+    for key, value in figures.items():
+        if key.endswith("per_s"):
+            print(f"{key:<40}{value:>14,}")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
