@@ -229,6 +229,9 @@ def test_cli_refuses_to_downgrade_to_base_without_yes(cli_url: str) -> None:
     assert "--yes" in refused.stderr
     assert migrate.current(cli_url) == migrate.head()
 
+    # Step back to the first revision; from there, one more step would reach base.
+    first = migrate.applied_revisions(migrate.head())[-1]
+    assert runner.invoke(app, ["db", "downgrade", first]).exit_code == 0
     one_step_to_base = runner.invoke(app, ["db", "downgrade", "-1"])
     assert one_step_to_base.exit_code == 1
 

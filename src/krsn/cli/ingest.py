@@ -58,6 +58,9 @@ def ingest(
     confidence: float | None = typer.Option(
         None, "--confidence", min=0, max=100, help="Default confidence of the rows, 0–100."
     ),
+    param: list[str] | None = typer.Option(
+        None, "--param", "-p", help="A template parameter as NAME=VALUE; repeat as needed."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
 ) -> None:
     """Ingest a feed file: normalise, check warninglists, store, and summarise."""
@@ -70,8 +73,9 @@ def ingest(
             from krsn.feeds.templates import get_template
 
             chosen = get_template(template)
-            format_name = chosen.format
-            rules = {**chosen.parsing_rules, **rules}
+            rendered = chosen.render(_params(param))
+            format_name = rendered.format
+            rules = {**rendered.parsing_rules, **rules}
             default_confidence = (
                 confidence if confidence is not None else float(chosen.default_confidence)
             )
@@ -133,6 +137,16 @@ def ingest(
         console.print(f"  line {error['line']}: {error['reason']}", markup=False)
     if summary.rejected > 10:
         console.print(f"  … and {summary.rejected - 10} more (see --json)")
+
+
+def _params(given: list[str] | None) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for item in given or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            fail(f"--param takes NAME=VALUE, not {item!r}")
+        values[name.strip()] = value
+    return values
 
 
 def _suppressor() -> Any:

@@ -28,10 +28,15 @@ class ThreatSourceType(enum.StrEnum):
 
 
 class FeedFormat(enum.StrEnum):
+    """The design's four formats, plus the ones the ingestion issue adds."""
+
     JSON = "json"
     XML = "xml"
     CSV = "csv"
     STIX = "stix"
+    TEXT = "text"
+    MISP = "misp"
+    TAXII = "taxii"
 
 
 class IntelligenceStatus(enum.StrEnum):
