@@ -50,6 +50,25 @@ class Settings(BaseSettings):
         5000, description="How long SQLite waits for a lock before failing."
     )
     log_level: str = Field("INFO", description="Logging level.")
+    egress_allow_private: bool = Field(
+        False,
+        description="Let outbound fetches (feeds, webhooks, collectors) reach private, "
+        "loopback and link-local addresses.",
+    )
+    egress_allowed_hosts: str = Field(
+        "",
+        description="Comma-separated host names or CIDR ranges that outbound fetches may "
+        "reach despite the private-address rule.",
+    )
+    feed_fetch_timeout_seconds: float = Field(
+        30.0, description="Longest wait for a connection or a read during a feed download."
+    )
+    feed_fetch_max_bytes: int = Field(
+        536_870_912, description="Largest feed payload, received or unpacked, in bytes."
+    )
+    feed_fetch_retries: int = Field(
+        3, description="Retries after the first try on connection errors, 429 and 5xx."
+    )
 
     def resolved_secret_key(self) -> str:
         """The configured key, or the one kept in ``<data_dir>/secret.key`` (made on first use)."""

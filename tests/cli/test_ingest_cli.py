@@ -46,7 +46,8 @@ def test_feodo_tracker_copy_ingests_with_first_seen_and_family(cli):
         assert meta["malware_families"] == [family]
         template = get_template("feodotracker")
         expected = template.source_reliability * template.default_confidence / 100
-        assert meta["sources"] == {"feodotracker": expected}
+        # A saved copy is credited to the template's provider, as the live feed would be.
+        assert meta["sources"] == {template.provider: expected}
         assert indicator.threat_score is not None and indicator.severity is not None
 
 

@@ -82,7 +82,7 @@ def ingest(
             reliability = (
                 reliability if reliability is not None else float(chosen.source_reliability)
             )
-            source_name = source_name or chosen.name
+            source_name = source_name or chosen.provider
         assert format_name is not None
         parser = get_format(format_name)
         rules = parser.validate_rules(rules)
