@@ -12,15 +12,18 @@ an inactive indicator whose metadata names the list, and its record is marked
 
 from __future__ import annotations
 
+import gc
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from krsn.db import Database
@@ -29,7 +32,7 @@ from krsn.feeds.formats.base import ParsedRow, ParseError
 from krsn.feeds.models import IntelligenceStatus, ThreatIntelligence
 from krsn.indicators import scoring
 from krsn.indicators.normalise import Indicator, Kind, Rejected, normalise
-from krsn.indicators.store import LAST_SEEN_GRAIN, Report, upsert_indicators
+from krsn.indicators.store import LAST_SEEN_GRAIN, Report, StorageForm, upsert_stored
 
 DEFAULT_BATCH = 5000
 MAX_REPORTED_ERRORS = 1000
@@ -90,9 +93,17 @@ class IngestSummary:
         }
 
 
+_KINDS: dict[str, Kind] = {}
+for _kind in Kind:
+    _KINDS[_kind.value] = _kind
+
+
 def _expected(kind: str | None) -> Kind | None:
     if kind is None:
         return None
+    found = _KINDS.get(kind)
+    if found is not None:
+        return found
     try:
         return Kind(kind)
     except ValueError:
@@ -138,118 +149,194 @@ def ingest_batch(
     if feed is not None and feed.default_confidence is not None:
         default_confidence = feed.default_confidence
     accepted: list[tuple[ParsedRow, Indicator, Report]] = []
+    keep = accepted.append
+    check = suppressor.match if suppressor else None
+    reliability = source.reliability
+    confidences: dict[float | None, float] = {}
     for row in rows:
-        result = normalise(row.value, expected=_expected(row.kind))
-        if isinstance(result, Rejected):
+        result = normalise(row.value, expected=_expected(row.kind) if row.kind else None)
+        if type(result) is Rejected:
             summary.add_error(row.line, result.reason, row.value)
             continue
-        stopped = suppressor.match(result.kind, result.value) if suppressor else None
+        assert isinstance(result, Indicator)
+        stopped = check(result.kind, result.value) if check else None
         if stopped:
             summary.suppressed += 1
-        confidence = scoring.source_confidence(
-            source.reliability,
-            row.confidence if row.confidence is not None else default_confidence,
+        given = row.confidence if row.confidence is not None else default_confidence
+        confidence = confidences.get(given)
+        if confidence is None:
+            confidence = confidences[given] = scoring.source_confidence(reliability, given)
+        keep(
+            (
+                row,
+                result,
+                Report(
+                    result,
+                    row.last_seen or now,
+                    confidence,
+                    row.first_seen,
+                    row.tags,
+                    row.malware_family,
+                    stopped,
+                ),
+            )
         )
-        report = Report(
-            indicator=result,
-            seen_at=row.last_seen or now,
-            confidence=confidence,
-            first_seen=row.first_seen,
-            tags=row.tags,
-            malware_family=row.malware_family,
-            suppressed_by=stopped,
-        )
-        accepted.append((row, result, report))
     if not accepted:
         return
-    stored = upsert_indicators(
-        session, reports=[r for _, _, r in accepted], source=source.name, now=now
+    connection = session.connection()
+    form = StorageForm(connection)
+    stored, ids = upsert_stored(
+        connection, form, reports=[r for _, _, r in accepted], source=source.name, now=now
     )
     summary.new += len(stored.new)
     summary.updated += len(stored.updated)
     summary.unchanged += len(stored.unchanged)
     _record_intelligence(
-        session, accepted=accepted, ids=stored.ids, source=source, feed=feed, run_id=run_id, now=now
+        connection,
+        form,
+        accepted=accepted,
+        ids=ids,
+        fresh=stored.new,
+        source=source,
+        feed=feed,
+        run_id=run_id,
+        now=now,
     )
 
 
+# Statements below name only these constants; every value is a bound parameter (S608).
+_RECORDS = ThreatIntelligence.__tablename__
+_RECORD_COLUMNS = (
+    "id",
+    "indicator_id",
+    "source_id",
+    "feed_id",
+    "raw_data",
+    "processed_data",
+    "status",
+    "source_confidence",
+    "ingested_at",
+    "processed_at",
+    "correlation_id",
+)
+
+
+def _known_records(
+    connection: Connection,
+    form: StorageForm,
+    indicator_ids: list[str],
+    source_id: str | None,
+    feed_id: str | None,
+) -> dict[str, tuple[str, str | None, str | None]]:
+    """Each indicator's record from this source and feed: id, processed text, its last_seen."""
+    if not indicator_ids:
+        return {}
+    if form.postgresql:
+        sql = (
+            "SELECT id::text, indicator_id::text, processed_data::text, "  # noqa: S608
+            f"processed_data->>'last_seen' FROM {_RECORDS} "
+            f"WHERE {form.in_list('indicator_id', '::uuid')} AND source_id = %s::uuid "
+            "AND feed_id IS NOT DISTINCT FROM %s::uuid"
+        )
+    else:
+        sql = (
+            "SELECT id, indicator_id, processed_data, json_extract(processed_data, '$.last_seen') "  # noqa: S608
+            # Unary plus: look up by indicator, not by source (which holds the whole feed).
+            f"FROM {_RECORDS} WHERE {form.in_list('indicator_id')} AND +source_id = ? "
+            "AND +feed_id IS ?"
+        )
+    rows = form.fetch(connection, sql, (form.id_list(indicator_ids), source_id, feed_id))
+    return {indicator_id: (record_id, text, seen) for record_id, indicator_id, text, seen in rows}
+
+
 def _record_intelligence(
-    session: Session,
+    connection: Connection,
+    form: StorageForm,
     *,
     accepted: list[tuple[ParsedRow, Indicator, Report]],
-    ids: dict[str, uuid.UUID],
+    ids: dict[str, str],
+    fresh: set[str],
     source: SourceRef,
     feed: FeedRef | None,
     run_id: str,
     now: datetime,
 ) -> None:
-    table = cast(Table, ThreatIntelligence.__table__)
-    latest: dict[uuid.UUID, tuple[ParsedRow, Indicator, Report]] = {}
+    latest: dict[str, tuple[ParsedRow, Indicator, Report]] = {}
     for entry in accepted:
         latest[ids[entry[1].signature]] = entry
-    query = select(table.c.id, table.c.indicator_id, table.c.processed_data).where(
-        table.c.indicator_id.in_(list(latest)),
-        table.c.source_id == source.id,
-        table.c.feed_id == feed.id if feed else table.c.feed_id.is_(None),
+    source_id = form.uuid(source.id)
+    feed_id = form.uuid(feed.id) if feed else None
+    # An indicator this transaction created has no record yet: only known ones are looked up.
+    known = _known_records(
+        connection,
+        form,
+        [key for key, entry in latest.items() if entry[1].signature not in fresh],
+        source_id,
+        feed_id,
     )
-    known = {row.indicator_id: row for row in session.connection().execute(query)}
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    for indicator_id, (row, indicator, report) in sorted(latest.items()):
+    now_stored = form.time(now)
+    seen_texts: dict[datetime, str] = {}
+    seen_times: dict[str, datetime] = {}
+    dumps = json.dumps
+    order = sorted(latest)
+    new_ids = iter(form.new_ids(len(order) - len(known)))
+    inserts: list[tuple[Any, ...]] = []
+    updates: list[tuple[Any, ...]] = []
+    for indicator_id in order:
+        row, indicator, report = latest[indicator_id]
         processed = _processed(row, indicator)
-        processed["last_seen"] = report.seen_at.isoformat()
-        status = (
-            IntelligenceStatus.FALSE_POSITIVE
-            if report.suppressed_by
-            else IntelligenceStatus.PROCESSED
-        )
+        seen_text = seen_texts.get(report.seen_at)
+        if seen_text is None:
+            seen_text = seen_texts[report.seen_at] = report.seen_at.isoformat()
+        processed["last_seen"] = seen_text
         if report.suppressed_by:
             processed["suppressed_by"] = report.suppressed_by
+            status = IntelligenceStatus.FALSE_POSITIVE.value
+        else:
+            status = IntelligenceStatus.PROCESSED.value
         previous = known.get(indicator_id)
         if previous is None:
             inserts.append(
-                {
-                    "id": uuid.uuid4(),
-                    "indicator_id": indicator_id,
-                    "source_id": source.id,
-                    "feed_id": feed.id if feed else None,
-                    "raw_data": dict(row.raw) if row.raw is not None else {"value": row.value},
-                    "processed_data": processed,
-                    "status": status,
-                    "source_confidence": report.confidence,
-                    "ingested_at": now,
-                    "processed_at": now,
-                    "correlation_id": run_id,
-                }
+                (
+                    next(new_ids),
+                    indicator_id,
+                    source_id,
+                    feed_id,
+                    dumps(dict(row.raw) if row.raw is not None else {"value": row.value}),
+                    dumps(processed),
+                    status,
+                    report.confidence,
+                    now_stored,
+                    now_stored,
+                    run_id,
+                )
             )
             continue
-        before = dict(previous.processed_data or {})
-        seen_before = before.get("last_seen")
-        moved = seen_before is None or (
-            report.seen_at - datetime.fromisoformat(seen_before) > LAST_SEEN_GRAIN
-        )
-        if not moved:
-            processed["last_seen"] = seen_before
-        if processed != before:
-            updates.append(
-                {
-                    "b_id": previous.id,
-                    "b_processed": processed,
-                    "b_at": now,
-                    "b_confidence": report.confidence,
-                }
-            )
-    connection = session.connection()
+        record_id, before_text, seen_before = previous
+        if seen_before is not None:
+            before_time = seen_times.get(seen_before)
+            if before_time is None:
+                before_time = seen_times[seen_before] = datetime.fromisoformat(seen_before)
+            if report.seen_at - before_time <= LAST_SEEN_GRAIN:
+                processed["last_seen"] = seen_before
+        before = json.loads(before_text) if before_text is not None else None
+        if processed != (before or {}):
+            updates.append((dumps(processed), now_stored, report.confidence, record_id))
     if inserts:
-        connection.execute(table.insert(), inserts)
+        if form.postgresql:
+            form.copy(connection, _RECORDS, _RECORD_COLUMNS, inserts)
+        else:
+            marks = ", ".join("?" * len(_RECORD_COLUMNS))
+            connection.exec_driver_sql(
+                f"INSERT INTO {_RECORDS} ({', '.join(_RECORD_COLUMNS)}) VALUES ({marks})",  # noqa: S608
+                inserts,
+            )
     if updates:
-        connection.execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(
-                processed_data=bindparam("b_processed"),
-                processed_at=bindparam("b_at"),
-                source_confidence=bindparam("b_confidence"),
+        cast = ("::jsonb", "::uuid") if form.postgresql else ("", "")
+        connection.exec_driver_sql(
+            form.param(
+                f"UPDATE {_RECORDS} SET processed_data = ?{cast[0]}, processed_at = ?, "  # noqa: S608
+                f"source_confidence = ? WHERE id = ?{cast[1]}"
             ),
             updates,
         )
@@ -273,6 +360,20 @@ def _batches(
         yield good
 
 
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Pause the cycle collector: a batch allocates many short-lived containers, and each
+    full collection would walk every long-lived object (warninglists, the suffix list).
+    Batch garbage holds no cycles, so reference counting frees it all the same."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def ingest(
     database: Database,
     *,
@@ -289,19 +390,20 @@ def ingest(
     summary = IngestSummary()
     run_id = run_id or f"run-{uuid.uuid4()}"
     started = time.perf_counter()
-    for batch in _batches(rows, batch_size, summary):
-        with database.transaction() as session:
-            ingest_batch(
-                session,
-                rows=batch,
-                source=source,
-                feed=feed,
-                suppressor=suppressor,
-                run_id=run_id,
-                summary=summary,
-                default_confidence=default_confidence,
-            )
-        if on_progress:
-            on_progress(summary.parsed)
+    with _without_cycle_collection():
+        for batch in _batches(rows, batch_size, summary):
+            with database.transaction() as session:
+                ingest_batch(
+                    session,
+                    rows=batch,
+                    source=source,
+                    feed=feed,
+                    suppressor=suppressor,
+                    run_id=run_id,
+                    summary=summary,
+                    default_confidence=default_confidence,
+                )
+            if on_progress:
+                on_progress(summary.parsed)
     summary.duration_s = time.perf_counter() - started
     return summary

@@ -8,18 +8,25 @@ more than :data:`LAST_SEEN_GRAIN`, so re-ingesting a known feed costs reads, not
 
 Inserts use ``ON CONFLICT DO NOTHING`` on the unique signature, so two runs that report the
 same new value at once never create two rows: the one that loses re-reads the winner's row.
+
+This is the ingestion hot path, so statements go straight to the driver with values already
+in the engine's storage form (:class:`StorageForm`): one ``executemany`` on SQLite, ``COPY``
+into a staging table and one ``INSERT … SELECT`` on PostgreSQL. Metadata is merged once per
+distinct (stored document, report) pair in a batch, not once per row.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from krsn.db.types import utcnow
@@ -53,6 +60,105 @@ class UpsertResult:
     new: set[str] = field(default_factory=set)
     updated: set[str] = field(default_factory=set)
     unchanged: set[str] = field(default_factory=set)
+
+
+class StorageForm:
+    """Values as one engine stores them, for statements sent straight to the driver.
+
+    SQLite keeps UUIDs as 32 hex digits, timestamps as naive UTC text in SQLAlchemy's
+    format (so text order is time order) and booleans as 0/1; PostgreSQL takes UUID text,
+    aware datetimes and booleans. JSON is ``json.dumps`` text on both, as SQLAlchemy writes it.
+    """
+
+    __slots__ = ("_read", "_written", "postgresql", "sqlite")
+
+    def __init__(self, connection: Connection) -> None:
+        self.postgresql = connection.dialect.name == "postgresql"
+        self.sqlite = not self.postgresql
+        self._written: dict[datetime, Any] = {}
+        self._read: dict[Any, datetime] = {}
+
+    def param(self, sql: str) -> str:
+        """``sql`` written with ``?`` placeholders, in this driver's placeholder style."""
+        return sql.replace("?", "%s") if self.postgresql else sql
+
+    def time(self, value: datetime) -> Any:
+        """A timestamp as stored (feeds repeat theirs, so each is converted once)."""
+        stored = self._written.get(value)
+        if stored is None:
+            if self.postgresql:
+                stored = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+            else:
+                naive = value
+                if naive.tzinfo is not None:
+                    naive = naive.astimezone(UTC).replace(tzinfo=None)
+                stored = naive.isoformat(" ", "microseconds")
+            self._written[value] = stored
+        return stored
+
+    def read_time(self, stored: Any) -> datetime | None:
+        """A stored timestamp back as an aware UTC datetime."""
+        if stored is None:
+            return None
+        moment = self._read.get(stored)
+        if moment is None:
+            moment = stored if isinstance(stored, datetime) else datetime.fromisoformat(stored)
+            moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+            self._read[stored] = moment
+        return moment
+
+    def uuid(self, value: uuid.UUID | None) -> str | None:
+        """A UUID as stored."""
+        if value is None:
+            return None
+        return str(value) if self.postgresql else value.hex
+
+    def new_ids(self, count: int) -> list[str]:
+        """``count`` new UUIDs (version 7: time-ordered, so inserts append to the key index)."""
+        millis = time.time_ns() // 1_000_000
+        head = (millis << 80) | (0x7 << 76) | (int.from_bytes(os.urandom(2)) & 0xFFF) << 64
+        start = int.from_bytes(os.urandom(8)) & ((1 << 61) - 1)
+        variant = 0b10 << 62
+        ids = [f"{head | variant | (start + i):032x}" for i in range(count)]
+        if self.postgresql:
+            ids = [f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}" for h in ids]
+        return ids
+
+    def id_list(self, ids: Iterable[str]) -> Any:
+        """A list of keys as one parameter (a JSON array on SQLite, an array on PostgreSQL)."""
+        return list(ids) if self.postgresql else json.dumps(list(ids))
+
+    def in_list(self, column: str, cast: str = "") -> str:
+        """``column`` is one of the list passed as :meth:`id_list`."""
+        if self.postgresql:
+            return f"{column} = ANY(%s{cast}[])" if cast else f"{column} = ANY(%s)"
+        return f"{column} IN (SELECT value FROM json_each(?))"  # noqa: S608
+
+    def fetch(self, connection: Connection, sql: str, params: Sequence[Any]) -> list[Any]:
+        """Rows of a query as the driver returns them (plain tuples, no result processing)."""
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def copy(
+        self,
+        connection: Connection,
+        table: str,
+        columns: Sequence[str],
+        rows: list[tuple[Any, ...]],
+    ) -> None:
+        """``COPY`` rows into a PostgreSQL table in the connection's transaction."""
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
 
 
 @dataclass(slots=True)
@@ -111,133 +217,226 @@ def _metadata(item: _Merged, source: str, previous: dict[str, Any] | None) -> di
     return meta
 
 
-def _insert(session: Session) -> Any:
-    # Core, not ORM: rows are plain dicts keyed by column name, no object per row.
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return module.insert(ThreatIndicator.__table__).on_conflict_do_nothing()
+@dataclass(frozen=True, slots=True)
+class _Merge:
+    """A merged metadata document in storage form, and whether it equals the stored one."""
+
+    same: bool
+    text: str
+    severity: str
+    confidence: float
+    threat_score: float
+    active: bool
 
 
-def _existing(session: Session, signatures: list[str]) -> dict[str, Any]:
-    rows = session.execute(
-        select(
-            ThreatIndicator.hash_signature,
-            ThreatIndicator.id,
-            ThreatIndicator.metadata_,
-            ThreatIndicator.first_seen_at,
-            ThreatIndicator.last_seen_at,
-            ThreatIndicator.is_active,
-        ).where(ThreatIndicator.hash_signature.in_(signatures))
+class _Merger:
+    """Metadata merges memoised per batch: feeds repeat the same tags, family and source."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.memo: dict[tuple[Any, ...], _Merge] = {}
+
+    def __call__(self, item: _Merged, stored: str | None, *, new: bool) -> _Merge:
+        key = (
+            new,
+            stored,
+            item.indicator.kind,
+            item.confidence,
+            frozenset(item.tags),
+            frozenset(item.families),
+            item.suppressed_by,
+        )
+        merge = self.memo.get(key)
+        if merge is None:
+            previous = None if new or stored is None else json.loads(stored)
+            meta = _metadata(item, self.source, previous)
+            score = meta["score"]
+            merge = self.memo[key] = _Merge(
+                same=not new and meta == previous,
+                text=json.dumps(meta),
+                severity=score["severity"],
+                confidence=score["confidence"],
+                threat_score=score["threat_score"],
+                active=meta.get("suppressed_by") is None,
+            )
+        return merge
+
+
+# Statements below name only these constants; every value is a bound parameter (S608).
+_TABLE = ThreatIndicator.__tablename__
+_INSERT_COLUMNS = (
+    "id",
+    "indicator_value",
+    "indicator_type",
+    "severity",
+    "confidence_score",
+    "threat_score",
+    "metadata",
+    "first_seen_at",
+    "last_seen_at",
+    "created_at",
+    "updated_at",
+    "is_active",
+    "hash_signature",
+)
+_STAGE = "krsn_stage_threat_indicators"
+
+
+def _known(connection: Connection, form: StorageForm, signatures: list[str]) -> list[Any]:
+    meta = "metadata::text" if form.postgresql else "metadata"
+    ident = "id::text" if form.postgresql else "id"
+    sql = (
+        f"SELECT hash_signature, {ident}, {meta}, first_seen_at, last_seen_at, is_active "  # noqa: S608
+        f"FROM {_TABLE} WHERE {form.in_list('hash_signature')}"
     )
-    return {row.hash_signature: row for row in rows}
+    return form.fetch(connection, sql, (form.id_list(signatures),))
+
+
+def _insert(connection: Connection, form: StorageForm, rows: list[tuple[Any, ...]]) -> set[str]:
+    """Insert rows (sorted by signature) unless their value exists; the signatures inserted."""
+    columns = ", ".join(_INSERT_COLUMNS)
+    if form.sqlite:
+        marks = ", ".join("?" * len(_INSERT_COLUMNS))
+        sql = f"INSERT INTO {_TABLE} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"  # noqa: S608
+        done = connection.exec_driver_sql(sql, rows)
+        if done.rowcount == len(rows):
+            return {row[-1] for row in rows}
+        # Some were there already: ask who owns each signature.
+        owners = dict(
+            form.fetch(
+                connection,
+                f"SELECT hash_signature, id FROM {_TABLE} WHERE {form.in_list('hash_signature')}",  # noqa: S608
+                (form.id_list(row[-1] for row in rows),),
+            )
+        )
+        return {row[-1] for row in rows if owners.get(row[-1]) == row[0]}
+    connection.exec_driver_sql(
+        f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} "
+        f"(LIKE {_TABLE} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+    )
+    connection.exec_driver_sql(f"TRUNCATE {_STAGE}")
+    form.copy(connection, _STAGE, _INSERT_COLUMNS, rows)
+    # One key order for every writer, so concurrent runs queue instead of deadlocking.
+    inserted = connection.exec_driver_sql(
+        f"INSERT INTO {_TABLE} ({columns}) SELECT {columns} FROM {_STAGE} "  # noqa: S608
+        "ORDER BY hash_signature ON CONFLICT DO NOTHING RETURNING hash_signature"
+    )
+    return {signature for (signature,) in inserted}
+
+
+def upsert_stored(
+    connection: Connection,
+    form: StorageForm,
+    *,
+    reports: Sequence[Report],
+    source: str,
+    now: datetime,
+) -> tuple[UpsertResult, dict[str, str]]:
+    """:func:`upsert_indicators` on a connection, with the ids in storage form.
+
+    The ingestion pipeline's entry: ``result.ids`` is left empty and the second value maps
+    each signature to its id as :class:`StorageForm` writes it.
+    """
+    result = UpsertResult()
+    stored_ids: dict[str, str] = {}
+    merged = _merge_batch(reports)
+    if not merged:
+        return result, stored_ids
+    merge = _Merger(source)
+    to_time = form.time
+    now_stored = to_time(now)
+    existing = {row[0]: row for row in _known(connection, form, list(merged))}
+    fresh: list[tuple[Any, ...]] = []
+    pending = [signature for signature in merged if signature not in existing]
+    pending.sort()
+    for signature, new_id in zip(pending, form.new_ids(len(pending)), strict=True):
+        item = merged[signature]
+        merged_meta = merge(item, None, new=True)
+        fresh.append(
+            (
+                new_id,
+                item.indicator.value,
+                item.indicator.kind.indicator_type.value,
+                merged_meta.severity,
+                merged_meta.confidence,
+                merged_meta.threat_score,
+                merged_meta.text,
+                to_time(item.first_seen),
+                to_time(item.seen_at),
+                now_stored,
+                now_stored,
+                item.suppressed_by is None,
+                signature,
+            )
+        )
+    if fresh:
+        won = _insert(connection, form, fresh)
+        lost = []
+        for row in fresh:
+            if row[-1] in won:
+                stored_ids[row[-1]] = row[0]
+                result.new.add(row[-1])
+            else:
+                lost.append(row[-1])
+        if lost:
+            # A concurrent run inserted these first: merge into the winner's rows.
+            existing.update((row[0], row) for row in _known(connection, form, lost))
+
+    changes: list[tuple[Any, ...]] = []
+    read_time = form.read_time
+    for signature, stored_id, stored_meta, first_at, last_at, active_at in existing.values():
+        item = merged[signature]
+        stored_ids[signature] = stored_id
+        merged_meta = merge(item, stored_meta, new=False)
+        stored_first = read_time(first_at)
+        first_seen = min(stored_first or item.first_seen, item.first_seen)
+        last_seen = read_time(last_at) or item.seen_at
+        advanced = item.seen_at - last_seen > LAST_SEEN_GRAIN
+        if (
+            merged_meta.same
+            and first_seen == stored_first
+            and not advanced
+            and merged_meta.active == bool(active_at)
+        ):
+            result.unchanged.add(signature)
+            continue
+        result.updated.add(signature)
+        changes.append(
+            (
+                merged_meta.text,
+                to_time(first_seen),
+                to_time(item.seen_at if advanced else last_seen),
+                merged_meta.confidence,
+                merged_meta.threat_score,
+                merged_meta.severity,
+                merged_meta.active,
+                now_stored,
+                stored_id,
+            )
+        )
+    if changes:
+        changes.sort(key=lambda row: row[-1])
+        cast = ("::jsonb", "::uuid") if form.postgresql else ("", "")
+        connection.exec_driver_sql(
+            form.param(
+                f"UPDATE {_TABLE} SET metadata = ?{cast[0]}, first_seen_at = ?, "  # noqa: S608
+                "last_seen_at = ?, confidence_score = ?, threat_score = ?, severity = ?, "
+                f"is_active = ?, updated_at = ? WHERE id = ?{cast[1]}"
+            ),
+            changes,
+        )
+    return result, stored_ids
 
 
 def upsert_indicators(
     session: Session, *, reports: Sequence[Report], source: str, now: datetime | None = None
 ) -> UpsertResult:
     """Insert new indicators and merge reports into known ones, in a few statements."""
-    now = now or utcnow()
-    result = UpsertResult()
-    merged = _merge_batch(reports)
-    if not merged:
-        return result
-    existing = _existing(session, list(merged))
-    fresh: list[dict[str, Any]] = []
-    for signature, item in merged.items():
-        if signature in existing:
-            continue
-        meta = _metadata(item, source, None)
-        score = meta["score"]
-        new_id = uuid.uuid4()
-        result.ids[signature] = new_id
-        fresh.append(
-            {
-                "id": new_id,
-                "indicator_value": item.indicator.value,
-                "indicator_type": item.indicator.kind.indicator_type,
-                "severity": score["severity"],
-                "confidence_score": score["confidence"],
-                "threat_score": score["threat_score"],
-                "metadata": meta,
-                "first_seen_at": item.first_seen,
-                "last_seen_at": item.seen_at,
-                "created_at": now,
-                "updated_at": now,
-                "is_active": item.suppressed_by is None,
-                "hash_signature": signature,
-            }
-        )
-    if fresh:
-        # One key order for every writer, so concurrent runs queue instead of deadlocking.
-        fresh.sort(key=lambda row: row["hash_signature"])
-        session.connection().execute(_insert(session), fresh)
-        # A concurrent run may have inserted some of these first: read back who owns each,
-        # and only the rows another run won need their full state.
-        owned = session.execute(
-            select(ThreatIndicator.hash_signature, ThreatIndicator.id).where(
-                ThreatIndicator.hash_signature.in_([row["hash_signature"] for row in fresh])
-            )
-        )
-        owners = {signature: owner for signature, owner in owned}
-        lost = [
-            row["hash_signature"] for row in fresh if owners[row["hash_signature"]] != row["id"]
-        ]
-        for row in fresh:
-            if owners[row["hash_signature"]] == row["id"]:
-                result.new.add(row["hash_signature"])
-        if lost:
-            existing.update(_existing(session, lost))
-            for signature in lost:
-                result.ids.pop(signature, None)
-
-    changes: list[dict[str, Any]] = []
-    for signature, row in existing.items():
-        item = merged[signature]
-        result.ids[signature] = row.id
-        meta = _metadata(item, source, row.metadata_)
-        first_seen = min(row.first_seen_at or item.first_seen, item.first_seen)
-        last_seen = row.last_seen_at or item.seen_at
-        advanced = item.seen_at - last_seen > LAST_SEEN_GRAIN
-        active = meta.get("suppressed_by") is None
-        if (
-            meta == row.metadata_
-            and first_seen == row.first_seen_at
-            and not advanced
-            and (active == row.is_active)
-        ):
-            result.unchanged.add(signature)
-            continue
-        score = meta["score"]
-        result.updated.add(signature)
-        changes.append(
-            {
-                "b_id": row.id,
-                "b_metadata": meta,
-                "b_first_seen_at": first_seen,
-                "b_last_seen_at": item.seen_at if advanced else last_seen,
-                "b_confidence_score": score["confidence"],
-                "b_threat_score": score["threat_score"],
-                "b_severity": score["severity"],
-                "b_is_active": active,
-                "b_updated_at": now,
-            }
-        )
-    if changes:
-        changes.sort(key=lambda row: row["b_id"])
-        statement = (
-            update(ThreatIndicator.__table__)  # type: ignore[arg-type]
-            .where(ThreatIndicator.__table__.c.id == bindparam("b_id"))
-            .values(
-                metadata=bindparam("b_metadata"),
-                first_seen_at=bindparam("b_first_seen_at"),
-                last_seen_at=bindparam("b_last_seen_at"),
-                confidence_score=bindparam("b_confidence_score"),
-                threat_score=bindparam("b_threat_score"),
-                severity=bindparam("b_severity"),
-                is_active=bindparam("b_is_active"),
-                updated_at=bindparam("b_updated_at"),
-            )
-        )
-        session.connection().execute(statement, changes)
+    connection = session.connection()
+    result, stored_ids = upsert_stored(
+        connection, StorageForm(connection), reports=reports, source=source, now=now or utcnow()
+    )
+    result.ids = {signature: uuid.UUID(stored) for signature, stored in stored_ids.items()}
     return result
 
 

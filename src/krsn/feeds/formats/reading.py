@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, BinaryIO, Final, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -374,10 +375,23 @@ def parse_confidence(value: Any) -> float:
     return number
 
 
+@lru_cache(maxsize=4096)
+def _cached_datetime(text: str, date_format: str | None) -> datetime:
+    # Feeds repeat their dates row after row; a datetime is immutable, so one can be shared.
+    return parse_datetime(text, date_format)
+
+
+@lru_cache(maxsize=4096)
+def _split_text(value: str, separator: str) -> tuple[str, ...]:
+    return tuple(tag for tag in (item.strip() for item in value.split(separator)) if tag)
+
+
 def split_tags(value: Any, separator: str) -> tuple[str, ...]:
     """Tags from a list or a separated string, stripped, empty ones dropped."""
     if value is None:
         return ()
+    if type(value) is str:
+        return _split_text(value, separator)
     items = value if isinstance(value, list | tuple) else str(value).split(separator)
     return tuple(tag for tag in (str(item).strip() for item in items) if tag)
 
@@ -413,7 +427,7 @@ def build_row(
             if not text.strip():
                 continue
             try:
-                moment = parse_datetime(text, rules.date_format)
+                moment = _cached_datetime(text, rules.date_format)
             except (ValueError, OverflowError, OSError) as exc:
                 raise ValueError(f"bad {key} {text[:40]!r}: {exc}") from None
             if key == "first_seen":

@@ -1,0 +1,90 @@
+"""REST routes of indicators: search, one indicator with its intelligence, lookup."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from krsn.dependencies import DbSession, Reader
+from krsn.indicators import service
+from krsn.indicators.models import IndicatorType, Severity
+from krsn.indicators.schemas import (
+    IndicatorDetail,
+    IndicatorRead,
+    IntelligenceRead,
+    LookupMatch,
+    LookupRequest,
+    LookupResponse,
+)
+from krsn.routing import ApiRoute
+from krsn.schemas import Page
+
+router = APIRouter(prefix="/indicators", tags=["indicators"], route_class=ApiRoute)
+
+
+@router.get("", response_model=Page[IndicatorRead], summary="Search indicators")
+def search(
+    principal: Reader,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+    indicator_type: Annotated[IndicatorType | None, Query(alias="type")] = None,
+    severity: Severity | None = None,
+    is_active: bool | None = None,
+    q: Annotated[str | None, Query(max_length=2048, description="Value prefix.")] = None,
+    seen_after: datetime | None = None,
+    seen_before: datetime | None = None,
+) -> dict[str, Any]:
+    """Indicators, most recently changed first, filtered by type, severity, state and value."""
+    result = service.search_indicators(
+        session,
+        limit=limit,
+        cursor=cursor,
+        indicator_type=indicator_type,
+        severity=severity,
+        is_active=is_active,
+        q=q,
+        seen_after=seen_after,
+        seen_before=seen_before,
+    )
+    return {
+        "items": [IndicatorRead.model_validate(i) for i in result.items],
+        "total": result.total,
+        "limit": result.limit,
+        "next_cursor": result.next_cursor,
+    }
+
+
+@router.post("/lookup", response_model=LookupResponse, summary="Look up observables")
+def lookup(body: LookupRequest, principal: Reader, session: DbSession) -> LookupResponse:
+    """Which of these observables are known active indicators (exact, or IP inside a range)."""
+    hits, unreadable = service.lookup(session, values=body.values)
+    return LookupResponse(
+        matches=[
+            LookupMatch(
+                value=h.value,
+                matched=h.matched,
+                indicator=IndicatorRead.model_validate(h.indicator),
+            )
+            for h in hits
+        ],
+        unreadable=unreadable,
+    )
+
+
+@router.get("/{key:path}", response_model=IndicatorDetail, summary="Show an indicator")
+def show(key: str, principal: Reader, session: DbSession) -> IndicatorDetail:
+    """One indicator (by id or value, defanged or not), with what each source said and why
+    it scores what it does (``metadata.score``)."""
+    indicator = service.get_indicator(session, key)
+    return IndicatorDetail(
+        indicator=IndicatorRead.model_validate(indicator),
+        intelligence=[
+            IntelligenceRead(**r) for r in service.intelligence_of(session, indicator.id)
+        ],
+    )
+
+
+routers = [router]
