@@ -8,6 +8,7 @@ record and the next scheduled time are written at the end, success or failure al
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -17,8 +18,10 @@ from typing import Any, BinaryIO, cast
 from krsn.config import Settings
 from krsn.db import Database
 from krsn.errors import KrsnError
+from krsn.feeds.egress import EgressRefused
 from krsn.feeds.fetch import FetchError, fetch
 from krsn.feeds.formats.base import FormatError
+from krsn.feeds.formats.misp_format import MispFormat
 from krsn.feeds.formats.registry import get_format
 from krsn.feeds.models import FeedFormat, ThreatSource
 from krsn.feeds.pipeline import FeedRef, SourceRef, Suppressor, ingest
@@ -29,9 +32,47 @@ from krsn.identity.models import AuditSeverity
 
 log = logging.getLogger(__name__)
 
+_EVENT_UUID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+
 
 def _allowed_hosts(settings: Settings) -> frozenset[str]:
     return frozenset(h.strip() for h in settings.egress_allowed_hosts.split(",") if h.strip())
+
+
+def _limits(settings: Settings, *, label: str) -> dict[str, Any]:
+    return {
+        "timeout": settings.feed_fetch_timeout_seconds,
+        "max_bytes": settings.feed_fetch_max_bytes,
+        "retries": settings.feed_fetch_retries,
+        "allow_private": settings.egress_allow_private,
+        "allowed_hosts": _allowed_hosts(settings),
+        "label": label,
+    }
+
+
+def _is_misp_manifest(format_name: str, url: str) -> bool:
+    return format_name == FeedFormat.MISP and url.rstrip("/").endswith("/manifest.json")
+
+
+def _event_opener(manifest_url: str, limits: dict[str, Any]) -> Callable[[str], BinaryIO]:
+    """Open ``<uuid>.json`` beside a MISP feed's manifest, under the same limits."""
+    base = manifest_url.rstrip("/").rsplit("/", 1)[0]
+
+    def open_event(uuid_text: str) -> BinaryIO:
+        if not _EVENT_UUID.fullmatch(uuid_text):
+            # A manifest key must not steer the request anywhere but an event file.
+            raise OSError(f"{uuid_text!r} is not an event uuid")
+        try:
+            result = fetch(f"{base}/{uuid_text}.json", **limits)
+        except (FetchError, EgressRefused) as exc:
+            raise OSError(str(exc)) from exc
+        if result.body is None:
+            raise OSError("the event file was empty")
+        return cast(BinaryIO, result.body)
+
+    return open_event
 
 
 def run_feed(
@@ -67,22 +108,16 @@ def run_feed(
     started = time.perf_counter()
     etag = last_modified = None
     succeeded = False
+    state: dict[str, Any] = {}
     try:
         if format_name == FeedFormat.TAXII:
             raise KrsnError(
                 "TAXII feeds are not run yet; the TAXII client comes with the sharing work."
             )
         parser = get_format(format_name)
+        limits = _limits(settings, label=name)
         with fetch(
-            url,
-            etag=stats.get("etag"),
-            last_modified=stats.get("last_modified"),
-            timeout=settings.feed_fetch_timeout_seconds,
-            max_bytes=settings.feed_fetch_max_bytes,
-            retries=settings.feed_fetch_retries,
-            allow_private=settings.egress_allow_private,
-            allowed_hosts=_allowed_hosts(settings),
-            label=name,
+            url, etag=stats.get("etag"), last_modified=stats.get("last_modified"), **limits
         ) as result:
             run["fetched_bytes"] = result.size
             run["attempts"] = result.attempts
@@ -91,9 +126,19 @@ def run_feed(
                 run["status"] = "not_modified"
             else:
                 assert result.body is not None
+                body = cast(BinaryIO, result.body)
+                if _is_misp_manifest(format_name, url):
+                    since_text = stats.get("misp_since")
+                    since = datetime.fromisoformat(since_text) if since_text else None
+                    rows = cast(MispFormat, parser).parse_feed(
+                        body, _event_opener(url, limits), rules, since=since
+                    )
+                    state["misp_since"] = run["started_at"]
+                else:
+                    rows = parser.parse(body, rules)
                 summary = ingest(
                     database,
-                    rows=parser.parse(cast(BinaryIO, result.body), rules),
+                    rows=rows,
                     source=source,
                     feed=FeedRef(id=feed_id, default_confidence=confidence),
                     suppressor=suppressor,
@@ -110,7 +155,9 @@ def run_feed(
     run["duration_s"] = round(time.perf_counter() - started, 3)
     with database.transaction() as session:
         row = get_feed(session, str(feed_id))
-        record_run(row, run, etag=etag, last_modified=last_modified, succeeded=succeeded)
+        record_run(
+            row, run, etag=etag, last_modified=last_modified, succeeded=succeeded, state=state
+        )
         audit.record(
             session,
             actor=actor,

@@ -169,9 +169,16 @@ def record_run(
     etag: str | None = None,
     last_modified: str | None = None,
     succeeded: bool,
+    state: dict[str, Any] | None = None,
 ) -> None:
-    """Append a run to the feed's statistics and schedule the next one."""
+    """Append a run to the feed's statistics and schedule the next one.
+
+    ``state`` (kept only when the run succeeded) is what the next run resumes from, such as
+    the time up to which a MISP feed's events were read.
+    """
     stats = dict(feed.feed_statistics or {})
+    if succeeded and state:
+        stats.update(state)
     runs = [run, *list(stats.get("runs") or [])][:MAX_RUNS_KEPT]
     stats["runs"] = runs
     if succeeded:
