@@ -227,6 +227,14 @@ _IP_OR_CIDR: Final = r"[0-9A-Fa-f:.]+(?:/\d{1,3})?"
 
 # --- The catalogue ---------------------------------------------------------------------------
 
+# Both renderings of the Block List Project take the same list names.
+_BLOCKLIST_PROJECT_LIST: Final = TemplateParameter(
+    name="list",
+    description="the list, e.g. ransomware, phishing, malware, scam",
+    default="ransomware",
+    pattern=r"[a-z0-9-]+",
+)
+
 _TEMPLATES: Final[tuple[FeedTemplate, ...]] = (
     FeedTemplate(
         name="urlhaus",
@@ -802,14 +810,7 @@ _TEMPLATES: Final[tuple[FeedTemplate, ...]] = (
         tags=("domain", "blocklist"),
         licence="The Unlicense (repository); files say MIT.",
         description="A hosts-format list, one '0.0.0.0 domain' per line.",
-        parameters=(
-            TemplateParameter(
-                name="list",
-                description="the list, e.g. ransomware, phishing, malware, scam",
-                default="ransomware",
-                pattern=r"[a-z0-9-]+",
-            ),
-        ),
+        parameters=(_BLOCKLIST_PROJECT_LIST,),
     ),
     FeedTemplate(
         name="blocklistproject-adguard",
@@ -831,14 +832,7 @@ _TEMPLATES: Final[tuple[FeedTemplate, ...]] = (
         tags=("domain", "blocklist"),
         licence="The Unlicense (repository); files say MIT.",
         description="The same lists in AdGuard filter syntax, one '||domain^' per line.",
-        parameters=(
-            TemplateParameter(
-                name="list",
-                description="the list, e.g. ransomware, phishing, malware, scam",
-                default="ransomware",
-                pattern=r"[a-z0-9-]+",
-            ),
-        ),
+        parameters=(_BLOCKLIST_PROJECT_LIST,),
     ),
     FeedTemplate(
         name="urlhaus-filter",
