@@ -411,7 +411,7 @@ def test_default_index_is_the_builtins_until_lists_are_imported(
     assert default_index(config) is first  # compiled once
     assert first.match(Kind.IPV4, "8.8.8.8") is None
 
-    names = import_warninglists(misp_dir / "lists" / "public-dns-v4", config)
+    names = import_warninglists(misp_dir / "lists" / "public-dns-v4", config, mode="suppress")
     assert names == [misp_lists["public-dns-v4"].name]
     stored = tmp_path / "warninglists" / "public-dns-v4.json"
     source = misp_dir / "lists" / "public-dns-v4" / "list.json"
@@ -430,12 +430,12 @@ def test_importing_a_list_again_replaces_it_and_an_invalid_source_copies_nothing
     shutil.copytree(misp_dir / "lists" / "rfc1918", source / "private")
     import_warninglists(source, config)
     target = tmp_path / "data" / "warninglists"
-    assert sorted(p.name for p in target.iterdir()) == ["private.json"]
+    assert sorted(p.name for p in target.iterdir()) == ["private.json", "private.mode"]
     # the same list under another file name replaces the first copy
     renamed = tmp_path / "renamed"
     shutil.copytree(misp_dir / "lists" / "rfc1918", renamed / "rfc1918")
     import_warninglists(renamed, config)
-    assert sorted(p.name for p in target.iterdir()) == ["rfc1918.json"]
+    assert sorted(p.name for p in target.iterdir()) == ["rfc1918.json", "rfc1918.mode"]
 
     broken = tmp_path / "broken"
     shutil.copytree(misp_dir / "lists" / "multicast", broken / "multicast")
@@ -443,7 +443,7 @@ def test_importing_a_list_again_replaces_it_and_an_invalid_source_copies_nothing
     (broken / "bad" / "list.json").write_text('{"name": "bad", "version": 1}')
     with pytest.raises(Invalid, match="description: missing"):
         import_warninglists(broken, config)
-    assert sorted(p.name for p in target.iterdir()) == ["rfc1918.json"]
+    assert sorted(p.name for p in target.iterdir()) == ["rfc1918.json", "rfc1918.mode"]
     with pytest.raises(Invalid, match="built-in"):
         import_warninglists(_written(tmp_path / "x.json", BUILTIN_WARNINGLISTS[0]), config)
 
@@ -456,6 +456,7 @@ def test_a_broken_file_in_the_platform_folder_is_skipped_not_fatal(
     folder.mkdir()
     (folder / "broken.json").write_text("[]")
     _written(folder / "mine.json", make("hostname", ["corp.example"], ["domain"], name="mine"))
+    (folder / "mine.mode").write_text("suppress\n")
     index = default_index(config, reload=True)
     assert index.match(Kind.DOMAIN, "intranet.corp.example") == "krsn-reserved-domains"
     assert [w.name for w in index.lists][-1] == "mine"

@@ -1,19 +1,25 @@
-"""``krsn indicators``: search, show one with its sources and score, look up observables."""
+"""``krsn indicators``: search, show one with its sources and score, look up observables, edit
+one as an analyst, expire the ones unseen past their lifetime."""
 
 from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import typer
+from sqlalchemy.orm import Session
 
-from krsn.cli.output import JsonOption, console, handled, print_json, print_table
+from krsn.cli.output import JsonOption, console, fail, handled, print_json, print_table
 from krsn.db import get_database
-from krsn.indicators import service
-from krsn.indicators.models import IndicatorType, Severity
+from krsn.identity.audit import Actor
+from krsn.indicators import decay, service
+from krsn.indicators.models import IndicatorType, Severity, ThreatIndicator
 from krsn.indicators.schemas import IndicatorDetail, IndicatorRead, IntelligenceRead
 
-app = typer.Typer(help="Search and look up threat indicators.", no_args_is_help=True)
+app = typer.Typer(help="Search, look up and edit threat indicators.", no_args_is_help=True)
+
+CLI = Actor(user_id=None, via="cli")
 
 COLUMNS = [
     "indicator_value",
@@ -56,6 +62,15 @@ def search(
         print_table(rows, COLUMNS, title=f"Indicators ({page.total})")
 
 
+def _detail(session: Session, indicator: ThreatIndicator) -> IndicatorDetail:
+    return IndicatorDetail(
+        indicator=IndicatorRead.model_validate(indicator),
+        intelligence=[
+            IntelligenceRead(**r) for r in service.intelligence_of(session, indicator.id)
+        ],
+    )
+
+
 @app.command()
 def show(
     key: str = typer.Argument(..., help="Id or value (defanged is fine)."),
@@ -63,16 +78,14 @@ def show(
 ) -> None:
     """One indicator: its score and why, and what each source said."""
     with handled(), get_database().transaction(readonly=True) as session:
-        indicator = service.get_indicator(session, key)
-        detail = IndicatorDetail(
-            indicator=IndicatorRead.model_validate(indicator),
-            intelligence=[
-                IntelligenceRead(**r) for r in service.intelligence_of(session, indicator.id)
-            ],
-        )
+        detail = _detail(session, service.get_indicator(session, key))
     if as_json:
         print_json(detail)
         return
+    _describe(detail)
+
+
+def _describe(detail: IndicatorDetail) -> None:
     item = detail.indicator
     console.print(
         f"[bold]{item.indicator_value}[/] ({item.indicator_type.value}) "
@@ -88,6 +101,14 @@ def show(
     meta = item.metadata or {}
     if meta.get("suppressed_by"):
         console.print(f"suppressed by warninglist {meta['suppressed_by']}", markup=False)
+    analyst = meta.get("analyst") or {}
+    if analyst.get("false_positive"):
+        marked = analyst["false_positive"]
+        console.print(f"false positive (marked {marked.get('at')})", markup=False)
+    if analyst.get("tags"):
+        console.print("analyst tags: " + ", ".join(analyst["tags"]), markup=False)
+    if analyst.get("confidence_override") is not None:
+        console.print(f"confidence set by an analyst: {analyst['confidence_override']}")
     console.print("why: " + json.dumps(meta.get("score", {}).get("factors", {})), markup=False)
     for record in detail.intelligence:
         console.print(
@@ -127,3 +148,64 @@ def lookup(
     console.print(
         f"{len(found)} match(es) among {len(given)} value(s); {len(unreadable)} unreadable."
     )
+
+
+@app.command()
+def edit(
+    key: str = typer.Argument(..., help="Id or value (defanged is fine)."),
+    false_positive: bool | None = typer.Option(
+        None,
+        "--false-positive/--not-false-positive",
+        help="Mark it a false positive (inactive, its records too), or undo that.",
+    ),
+    tag: list[str] | None = typer.Option(None, "--tag", help="Add an analyst tag (repeatable)."),
+    untag: list[str] | None = typer.Option(
+        None, "--untag", help="Remove an analyst tag (repeatable)."
+    ),
+    confidence: float | None = typer.Option(
+        None, "--confidence", min=0, max=100, help="Your confidence, 0-100, used for its score."
+    ),
+    clear_confidence: bool = typer.Option(
+        False, "--clear-confidence", help="Drop your confidence: score from the sources again."
+    ),
+    status: str | None = typer.Option(
+        None, "--status", help="Status of its intelligence records: verified or processed."
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Edit an indicator as an analyst; every change is audited."""
+    if confidence is not None and clear_confidence:
+        fail("Give --confidence or --clear-confidence, not both.")
+    changes: dict[str, Any] = {}
+    if false_positive is not None:
+        changes["false_positive"] = false_positive
+    if tag:
+        changes["tags_add"] = tag
+    if untag:
+        changes["tags_remove"] = untag
+    if confidence is not None:
+        changes["confidence_override"] = confidence
+    elif clear_confidence:
+        changes["confidence_override"] = None
+    if status is not None:
+        changes["status"] = status
+    if not changes:
+        fail("Nothing to change: give --false-positive, --tag, --untag, --confidence...")
+    with handled(), get_database().transaction() as session:
+        indicator = service.update_indicator(session, actor=CLI, key=key, changes=changes)
+        detail = _detail(session, indicator)
+    if as_json:
+        print_json(detail)
+        return
+    _describe(detail)
+
+
+@app.command()
+def expire(as_json: bool = JsonOption) -> None:
+    """Mark inactive the indicators unseen for longer than their type's lifetime."""
+    with handled(), get_database().transaction() as session:
+        count = decay.expire_indicators(session, actor=CLI)
+    if as_json:
+        print_json({"expired": count})
+    else:
+        console.print(f"{count} indicator(s) expired.")

@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from krsn.cli import apikeys, config, db, feeds, indicators, users
+from krsn.cli import apikeys, config, db, feeds, indicators, users, warninglists
 from krsn.cli.ingest import ingest
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app.add_typer(apikeys.app, name="apikeys")
 app.add_typer(config.app, name="config")
 app.add_typer(feeds.app, name="feeds")
 app.add_typer(indicators.app, name="indicators")
+app.add_typer(warninglists.app, name="warninglists")
 app.command("ingest")(ingest)
 
 

@@ -1,4 +1,4 @@
-"""REST routes of indicators: search, one indicator with its intelligence, lookup."""
+"""REST routes of indicators: search, one indicator with its intelligence, lookup, edits."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
 
-from krsn.dependencies import DbSession, Reader
+from krsn.dependencies import DbSession, IntelWriter, Reader
 from krsn.indicators import service
-from krsn.indicators.models import IndicatorType, Severity
+from krsn.indicators.models import IndicatorType, Severity, ThreatIndicator
 from krsn.indicators.schemas import (
     IndicatorDetail,
     IndicatorRead,
+    IndicatorUpdate,
     IntelligenceRead,
     LookupMatch,
     LookupRequest,
@@ -78,7 +80,25 @@ def lookup(body: LookupRequest, principal: Reader, session: DbSession) -> Lookup
 def show(key: str, principal: Reader, session: DbSession) -> IndicatorDetail:
     """One indicator (by id or value, defanged or not), with what each source said and why
     it scores what it does (``metadata.score``)."""
-    indicator = service.get_indicator(session, key)
+    return _detail(session, service.get_indicator(session, key))
+
+
+@router.patch("/{key:path}", response_model=IndicatorDetail, summary="Edit an indicator")
+def edit(
+    key: str, body: IndicatorUpdate, principal: IntelWriter, session: DbSession
+) -> IndicatorDetail:
+    """An analyst's edits: false positive, tags, confidence override, the records' status.
+
+    Only the fields sent change; ``confidence_override: null`` clears the override. Every
+    change is audited with its old and new values.
+    """
+    indicator = service.update_indicator(
+        session, actor=principal.actor, key=key, changes=body.model_dump(exclude_unset=True)
+    )
+    return _detail(session, indicator)
+
+
+def _detail(session: Session, indicator: ThreatIndicator) -> IndicatorDetail:
     return IndicatorDetail(
         indicator=IndicatorRead.model_validate(indicator),
         intelligence=[

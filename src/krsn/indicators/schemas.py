@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from krsn.db.types import utcnow
+from krsn.indicators import scoring
 from krsn.indicators.models import IndicatorType, Severity
+from krsn.indicators.normalise import Kind
 
 
 class IndicatorRead(BaseModel):
@@ -26,6 +29,22 @@ class IndicatorRead(BaseModel):
     created_at: datetime | None
     updated_at: datetime | None
     metadata: dict[str, Any] | None = Field(None, validation_alias="metadata_")
+    decayed_threat_score: float | None = Field(
+        None,
+        description="The threat score aged to now: whole for a tenth of the type's lifetime "
+        "unseen, then falling linearly to 0 at its end (see the scoring model).",
+    )
+
+    @model_validator(mode="after")
+    def _decay(self) -> IndicatorRead:
+        if self.decayed_threat_score is None and self.threat_score is not None:
+            stored = (self.metadata or {}).get("kind")
+            kind = Kind(stored) if stored in {k.value for k in Kind} else None
+            if kind is not None and self.last_seen_at is not None:
+                self.decayed_threat_score = scoring.decayed_score(
+                    kind, self.threat_score, last_seen=self.last_seen_at, now=utcnow()
+                )
+        return self
 
 
 class IntelligenceRead(BaseModel):
@@ -62,3 +81,31 @@ class LookupMatch(BaseModel):
 class LookupResponse(BaseModel):
     matches: list[LookupMatch]
     unreadable: list[str] = Field(description="Values that are not indicators of any type.")
+
+
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class IndicatorUpdate(BaseModel):
+    """An analyst's edits; every field is optional and only the ones given change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    false_positive: bool | None = Field(
+        None,
+        description="True marks it a false positive (inactive, its records too); false undoes it.",
+    )
+    tags_add: list[Tag] | None = Field(None, max_length=100, description="Analyst tags to add.")
+    tags_remove: list[Tag] | None = Field(
+        None, max_length=100, description="Analyst tags to remove (feed tags stay)."
+    )
+    confidence_override: float | None = Field(
+        None,
+        ge=0,
+        le=100,
+        allow_inf_nan=False,
+        description="The analyst's confidence, used instead of the sources' one; null clears it.",
+    )
+    status: Literal["verified", "processed"] | None = Field(
+        None, description="The status of the indicator's intelligence records."
+    )

@@ -15,10 +15,15 @@ factors, so an analyst can see why an indicator scores what it does:
   artefact (1.0); a URL one resource (0.95); a domain (0.85), an e-mail address (0.8) and
   an IP address (0.75) are shared or recycled; a CIDR range covers many hosts (0.6).
 - **Severity** from the threat score: ≥ 85 critical, ≥ 65 high, ≥ 40 medium, else low.
-- **Ageing**: each type has a lifetime (IP 30 days, CIDR 60, URL 60, domain 90, e-mail
-  180, hash 365). Once unseen for longer than ``grace`` (a tenth of the lifetime), the
-  score decays linearly to 0 at the end of the lifetime, as MISP's polynomial decay with
-  δ = 1; past the lifetime the indicator goes inactive until a feed reports it again.
+- **Analyst override**: an analyst may set the confidence of an indicator
+  (``metadata.analyst.confidence_override``); it then replaces the combined confidence in
+  the threat score and severity, and the computed one is kept beside it.
+- **Ageing**: each stored type has one lifetime (IP addresses and CIDR ranges 30 days,
+  URL 60, domain 90, e-mail 180, hash 365), so expiry is one statement per stored type.
+  Once unseen for longer than ``grace`` (a tenth of the lifetime), the score decays
+  linearly to 0 at the end of the lifetime, as MISP's polynomial decay with δ = 1; past the
+  lifetime the indicator goes inactive (:mod:`krsn.indicators.decay`) until a feed reports
+  it again.
 """
 
 from __future__ import annotations
@@ -47,10 +52,11 @@ TYPE_WEIGHT: dict[Kind, float] = {
     Kind.CIDR: 0.6,
 }
 
+# One lifetime per stored indicator_type: every kind of that type shares it.
 LIFETIME: dict[Kind, timedelta] = {
     Kind.IPV4: timedelta(days=30),
     Kind.IPV6: timedelta(days=30),
-    Kind.CIDR: timedelta(days=60),
+    Kind.CIDR: timedelta(days=30),
     Kind.URL: timedelta(days=60),
     Kind.DOMAIN: timedelta(days=90),
     Kind.EMAIL: timedelta(days=180),
@@ -117,18 +123,28 @@ def explain(
     sources: dict[str, float],
     *,
     malware_families: list[str],
+    confidence_override: float | None = None,
 ) -> dict[str, object]:
-    """The stored score and its factors: what an analyst reads to see why."""
-    confidence = combined_confidence(sources.values())
+    """The stored score and its factors: what an analyst reads to see why.
+
+    ``confidence_override``, an analyst's confidence (0–100), replaces the combined one.
+    """
+    computed = combined_confidence(sources.values())
+    confidence = computed
+    factors: dict[str, object] = {
+        "source_confidences": dict(sorted(sources.items())),
+        "type_weight": TYPE_WEIGHT[kind],
+        "malware_family_bonus": MALWARE_FAMILY_BONUS if malware_families else 0.0,
+    }
+    if confidence_override is not None:
+        confidence = round(max(0.0, min(100.0, float(confidence_override))), 2)
+        factors["computed_confidence"] = computed
+        factors["confidence_override"] = confidence
     score = threat_score(kind, confidence, has_malware_family=bool(malware_families))
     return {
         "model": MODEL,
         "confidence": confidence,
         "threat_score": score,
         "severity": severity(score).value,
-        "factors": {
-            "source_confidences": dict(sorted(sources.items())),
-            "type_weight": TYPE_WEIGHT[kind],
-            "malware_family_bonus": MALWARE_FAMILY_BONUS if malware_families else 0.0,
-        },
+        "factors": factors,
     }

@@ -205,12 +205,20 @@ def _metadata(item: _Merged, source: str, previous: dict[str, Any] | None) -> di
     sources[source] = item.confidence
     tags = sorted(set(meta.get("tags") or ()) | item.tags)
     families = sorted(set(meta.get("malware_families") or ()) | item.families)
+    # An analyst's edits (metadata.analyst) outlive every report: tags stay in ``tags``
+    # (which only grows), an overridden confidence keeps replacing the sources' one.
+    analyst = meta.get("analyst") or {}
     meta.update(
         kind=item.indicator.kind.value,
         sources=sources,
         tags=tags,
         malware_families=families,
-        score=scoring.explain(item.indicator.kind, sources, malware_families=families),
+        score=scoring.explain(
+            item.indicator.kind,
+            sources,
+            malware_families=families,
+            confidence_override=analyst.get("confidence_override"),
+        ),
     )
     if item.suppressed_by or meta.get("suppressed_by"):
         meta["suppressed_by"] = meta.get("suppressed_by") or item.suppressed_by
@@ -257,7 +265,9 @@ class _Merger:
                 severity=score["severity"],
                 confidence=score["confidence"],
                 threat_score=score["threat_score"],
-                active=meta.get("suppressed_by") is None,
+                # A report never re-activates what an analyst marked a false positive.
+                active=meta.get("suppressed_by") is None
+                and not (meta.get("analyst") or {}).get("false_positive"),
             )
         return merge
 

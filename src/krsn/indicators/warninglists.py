@@ -34,6 +34,14 @@ right for hostnames, merged integer intervals searched by bisection for CIDR ran
 for IPv4 and one for IPv6), and compiled regular expressions (a trie of the substrings, so the
 engine never tries each entry at each position). When several lists stop a value, the first in
 the order given wins: the built-in lists first, then the imported ones by file name.
+
+Each list has a *mode*. A ``suppress`` list stops values at ingestion; an ``annotate`` list only
+names them (:meth:`WarninglistIndex.annotations`), because many MISP lists (top sites, dynamic
+DNS providers, URL shorteners, sinkholes, TLDs) hold values real threats use: a wrong
+suppression hides a threat, a wrong annotation only adds a note. The built-in lists suppress;
+an imported list annotates unless it is imported with ``mode="suppress"``. The mode of an
+imported list is kept beside its copy as ``<name>.mode`` (one word); a list without one
+annotates.
 """
 
 from __future__ import annotations
@@ -63,6 +71,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LIST_TYPES",
+    "MODES",
     "Warninglist",
     "WarninglistHit",
     "WarninglistIndex",
@@ -77,6 +86,9 @@ log = logging.getLogger(__name__)
 
 ListType = Literal["string", "substring", "hostname", "cidr", "regex"]
 LIST_TYPES: Final[tuple[ListType, ...]] = ("string", "substring", "hostname", "cidr", "regex")
+Mode = Literal["suppress", "annotate"]
+MODES: Final[tuple[Mode, ...]] = ("suppress", "annotate")
+IMPORTED_MODE: Final[Mode] = "annotate"
 
 _IP_KINDS: Final = frozenset({Kind.IPV4, Kind.IPV6, Kind.CIDR})
 _ALL_KINDS: Final = frozenset(Kind)
@@ -698,12 +710,19 @@ class WarninglistHit:
 class WarninglistIndex:
     """Every list compiled for fast checks; build with :meth:`build`, then :meth:`match_many`."""
 
-    def __init__(self, lists: Sequence[Warninglist]) -> None:
+    def __init__(
+        self, lists: Sequence[Warninglist], *, annotating: Sequence[Warninglist] = ()
+    ) -> None:
         names = [w.name for w in lists]
-        duplicate = next((n for n in names if names.count(n) > 1), None)
+        every = names + [w.name for w in annotating]
+        duplicate = next((n for n in every if every.count(n) > 1), None)
         if duplicate is not None:
             raise Invalid("warninglists", f"two lists are named {duplicate!r}")
         self.lists: tuple[Warninglist, ...] = tuple(lists)
+        """The lists that stop values (``match``, ``explain``)."""
+        self.annotating: tuple[Warninglist, ...] = tuple(annotating)
+        """The lists that only name values (``annotations``)."""
+        self._annotator: WarninglistIndex | None = None
         self._names = tuple(names)
         self._kinds = tuple(w.kinds for w in lists)
         self._structures: dict[tuple[Any, ...], Any] = {}
@@ -715,9 +734,14 @@ class WarninglistIndex:
         self._structures.clear()  # the probes hold what they need
 
     @classmethod
-    def build(cls, lists: Iterable[Warninglist]) -> WarninglistIndex:
-        """Compile ``lists``; when several stop a value, the earliest in this order wins."""
-        return cls(list(lists))
+    def build(
+        cls, lists: Iterable[Warninglist], *, annotating: Iterable[Warninglist] = ()
+    ) -> WarninglistIndex:
+        """Compile ``lists``; when several stop a value, the earliest in this order wins.
+
+        ``annotating`` lists stop nothing; :meth:`annotations` names those a value is on.
+        """
+        return cls(list(lists), annotating=list(annotating))
 
     # -- compiling --------------------------------------------------------------------------
 
@@ -850,6 +874,18 @@ class WarninglistIndex:
                     break
         return hits
 
+    def explain_annotations(self, kind: Kind, value: str) -> list[WarninglistHit]:
+        """Every annotating list ``value`` is on and the entry that matched (slow)."""
+        if not self.annotating:
+            return []
+        if self._annotator is None:  # compiled on first use: ingestion does not ask yet
+            self._annotator = WarninglistIndex(self.annotating)
+        return self._annotator.explain(kind, value)
+
+    def annotations(self, kind: Kind, value: str) -> list[str]:
+        """The names of the annotating lists the canonical ``value`` is on."""
+        return [hit.name for hit in self.explain_annotations(kind, value)]
+
     def __len__(self) -> int:
         return len(self.lists)
 
@@ -977,9 +1013,31 @@ def warninglists_dir(settings: Settings) -> Path:
     return Path(settings.data_dir) / "warninglists"
 
 
+def _mode_file(list_file: Path) -> Path:
+    return list_file.with_suffix(".mode")
+
+
+def mode_of(wl: Warninglist) -> Mode:
+    """How a list acts: built-in lists suppress; an imported one as its ``.mode`` file says."""
+    if not wl.origin:
+        return "suppress"
+    try:
+        text = _mode_file(Path(wl.origin)).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return IMPORTED_MODE
+    except (OSError, UnicodeDecodeError) as exc:
+        log.error("warninglist %s: mode unreadable (%s); it annotates", wl.origin, exc)
+        return IMPORTED_MODE
+    if text not in MODES:
+        log.error("warninglist %s: unknown mode %r; it annotates", wl.origin, text[:40])
+        return IMPORTED_MODE
+    return text
+
+
 def default_index(settings: Settings, *, reload: bool = False) -> WarninglistIndex:
     """The built-in lists and the imported ones, compiled once per process (``reload`` redoes it).
 
+    Lists in ``suppress`` mode stop values; the ``annotate`` ones are ``index.annotating``.
     An imported file that no longer validates is logged and left out, so ingestion goes on.
     """
     from krsn.indicators.builtin_warninglists import BUILTIN_WARNINGLISTS
@@ -989,19 +1047,33 @@ def default_index(settings: Settings, *, reload: bool = False) -> WarninglistInd
         index = None if reload else _DEFAULT.get(directory)
         if index is None:
             lists = list(BUILTIN_WARNINGLISTS)
+            annotating: list[Warninglist] = []
             if directory.is_dir():
                 builtin_names = {w.name for w in lists}
                 for wl in load_directory(directory, strict=False):
                     if wl.name in builtin_names:
                         log.error("warninglist %s skipped: a built-in list has its name", wl.origin)
                         continue
-                    lists.append(wl)
-            index = _DEFAULT[directory] = WarninglistIndex.build(lists)
-            log.info("warninglists compiled: %d lists", len(lists))
+                    (lists if mode_of(wl) == "suppress" else annotating).append(wl)
+            index = _DEFAULT[directory] = WarninglistIndex.build(lists, annotating=annotating)
+            log.info(
+                "warninglists compiled: %d suppressing, %d annotating", len(lists), len(annotating)
+            )
         return index
 
 
 _SLUG = re.compile(r"[^a-z0-9._-]+")
+
+
+def _write_atomically(folder: Path, slug: str, name: str, data: bytes) -> None:
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{slug}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, folder / name)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def _slug(file: Path) -> str:
@@ -1009,13 +1081,18 @@ def _slug(file: Path) -> str:
     return _SLUG.sub("-", stem.lower()).strip("-.") or "warninglist"
 
 
-def import_warninglists(source_dir: str | os.PathLike[str], settings: Settings) -> list[str]:
+def import_warninglists(
+    source_dir: str | os.PathLike[str], settings: Settings, *, mode: Mode = IMPORTED_MODE
+) -> list[str]:
     """Validate the MISP lists of a folder (or one file) and copy them into the platform.
 
-    Each list is kept unmodified as ``<data_dir>/warninglists/<folder name>.json``; a list of
-    the same name imported before is replaced. Nothing is copied unless every list validates.
-    Returns the names imported; the default index is recompiled on its next use.
+    Each list is kept unmodified as ``<data_dir>/warninglists/<folder name>.json``, its
+    ``mode`` (``annotate`` unless told ``suppress``) beside it in ``<folder name>.mode``; a
+    list of the same name imported before is replaced. Nothing is copied unless every list
+    validates. Returns the names imported; the default index is recompiled on its next use.
     """
+    if mode not in MODES:
+        raise Invalid("mode", f"{mode!r} is not one of {', '.join(MODES)}")
     source = Path(source_dir)
     files = [source] if source.is_file() else _list_files(source) if source.is_dir() else []
     if not files:
@@ -1054,15 +1131,11 @@ def import_warninglists(source_dir: str | os.PathLike[str], settings: Settings) 
             continue
         if name in incoming and existing.stem != incoming[name][2]:
             existing.unlink()
+            _mode_file(existing).unlink(missing_ok=True)
     for _wl, raw, slug in incoming.values():
-        handle, temporary = tempfile.mkstemp(dir=target, prefix=f".{slug}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(raw)
-            os.replace(temporary, target / f"{slug}.json")
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        # The mode first: a list never shows up, even for a moment, without its own.
+        _write_atomically(target, slug, f"{slug}.mode", f"{mode}\n".encode())
+        _write_atomically(target, slug, f"{slug}.json", raw)
     with _DEFAULT_LOCK:
         _DEFAULT.pop(target.resolve(), None)
     log.info(
