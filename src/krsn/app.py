@@ -12,6 +12,7 @@ from krsn import __version__
 from krsn.config import Settings, get_settings
 from krsn.db import Database
 from krsn.errors import install_handlers, problem
+from krsn.feeds.api import routers as feed_routers
 from krsn.identity.api import routers as identity_routers
 from krsn.indicators.api import routers as indicator_routers
 from krsn.middleware import BodySizeLimit, SecurityHeaders
@@ -51,7 +52,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in [*identity_routers, *indicator_routers]:
+    for router in [*identity_routers, *indicator_routers, *feed_routers]:
         api.include_router(router)
     app.include_router(api)
     _add_health_routes(app)

@@ -166,3 +166,12 @@ def test_feeds_from_templates_and_clear_refusals(db):
             parsing_rules={"colums": {}},
             source_name="s",
         )
+
+
+def test_a_stored_url_the_client_cannot_use_fails_the_run_not_the_process(db, settings):
+    feed_id = add_feed(db, "http://127.0.0.1:1/feed.txt")
+    with db.transaction() as session:
+        service.get_feed(session, feed_id).feed_url = "http://ü-.example/feed.txt"
+    result = run_feed(db, feed="local", settings=settings, actor=SYSTEM)
+    assert result["status"] == "failed"
+    assert result["error"]

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, cast
 
+import httpx
+
 from krsn.config import Settings
 from krsn.db import Database
 from krsn.errors import KrsnError
@@ -148,7 +150,8 @@ def run_feed(
                 run.update(status="ok", **summary.as_dict())
                 run["errors"] = run["errors"][:20]
         succeeded = True
-    except (FetchError, FormatError, KrsnError) as exc:
+    except (FetchError, FormatError, KrsnError, httpx.InvalidURL, ValueError) as exc:
+        # A stored URL the client cannot use is the feed's fault: record it, never crash.
         detail = exc.detail if isinstance(exc, KrsnError) else str(exc)
         run.update(status="failed", error=detail)
         log.warning("feed %s failed: %s", name, detail, extra={"feed": name})

@@ -1,4 +1,4 @@
-"""Feeds: add one from a template or by hand, list them, change and delete them.
+"""Feeds: add one from a template or by hand, list them, change, delete and preview them.
 
 A feed belongs to a provider (``threat_sources``); adding a feed from a template creates
 its provider on first use with the template's reliability. ETag / Last-Modified of the
@@ -7,24 +7,43 @@ last download and the history of runs live in ``feed_statistics``.
 
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from krsn.db.pagination import PageResult, paginate
 from krsn.db.types import utcnow
 from krsn.errors import Conflict, Invalid, NotFound
+from krsn.feeds.formats.base import FormatError, ParseError
 from krsn.feeds.formats.registry import get_format
 from krsn.feeds.models import FeedFormat, ThreatFeed, ThreatSource, ThreatSourceType
+from krsn.feeds.pipeline import Suppressor
 from krsn.feeds.sources import ensure_source
 from krsn.feeds.templates import get_template
 from krsn.identity import audit
 from krsn.identity.audit import Actor
+from krsn.indicators.normalise import Kind, Rejected, normalise
 
 MAX_RUNS_KEPT = 50
 DEFAULT_FREQUENCY = 1440
+
+
+def _check_url(url: str) -> str:
+    """An http(s) address the fetcher can parse, with a host."""
+    if not url.startswith(("http://", "https://")):
+        raise Invalid("url", "must be an http:// or https:// address")
+    try:
+        host = httpx.URL(url).host
+    except httpx.InvalidURL as exc:
+        raise Invalid("url", f"not a usable address: {exc}") from None
+    if not host:
+        raise Invalid("url", "must name a host, as in https://feeds.example.com/list.txt")
+    return url
 
 
 def _check_rules(format_name: str, rules: dict[str, Any]) -> dict[str, Any]:
@@ -60,8 +79,7 @@ def create_feed(
             "format",
             f"unknown format {format_name!r}; use one of {', '.join(f.value for f in FeedFormat)}",
         )
-    if not url.startswith(("http://", "https://")):
-        raise Invalid("url", "must be an http:// or https:// address")
+    _check_url(url)
     if not 5 <= update_frequency_minutes <= 7 * 24 * 60:
         raise Invalid("update_frequency_minutes", "must be between 5 and 10080")
     clash = session.scalar(
@@ -189,3 +207,173 @@ def record_run(
     feed.next_scheduled_update = utcnow() + timedelta(
         minutes=feed.update_frequency_minutes or DEFAULT_FREQUENCY
     )
+
+
+FEED_CHANGES = frozenset(
+    {"is_active", "url", "parsing_rules", "update_frequency_minutes", "default_confidence"}
+)
+
+
+def _snapshot(feed: ThreatFeed) -> dict[str, Any]:
+    shown = audit.snapshot(feed)
+    # Run history is bookkeeping; only the settings kept beside it are audited.
+    stats = shown.pop("feed_statistics", None) or {}
+    shown["default_confidence"] = stats.get("default_confidence")
+    return shown
+
+
+def update_feed(
+    session: Session, *, actor: Actor, feed: str, changes: dict[str, Any]
+) -> ThreatFeed:
+    """Change a feed's state, address, rules, frequency or default confidence."""
+    row = get_feed(session, feed)
+    unknown = set(changes) - FEED_CHANGES
+    if unknown:
+        raise Invalid(sorted(unknown)[0], f"cannot be changed; change {', '.join(FEED_CHANGES)}")
+    before = _snapshot(row)
+    if "is_active" in changes:
+        if changes["is_active"] is None:
+            raise Invalid("is_active", "must be true or false")
+        row.is_active = bool(changes["is_active"])
+        if row.is_active and row.next_scheduled_update is None:
+            row.next_scheduled_update = utcnow()
+    if "url" in changes:
+        url = changes["url"]
+        if not isinstance(url, str):
+            raise Invalid("url", "must be an http:// or https:// address")
+        row.feed_url = _check_url(url)
+    if "parsing_rules" in changes:
+        rules = changes["parsing_rules"] if changes["parsing_rules"] is not None else {}
+        row.parsing_rules = _check_rules(row.format.value if row.format else "", rules)
+    if "update_frequency_minutes" in changes:
+        minutes = changes["update_frequency_minutes"]
+        if minutes is None or not 5 <= minutes <= 7 * 24 * 60:
+            raise Invalid("update_frequency_minutes", "must be between 5 and 10080")
+        row.update_frequency_minutes = minutes
+    if "default_confidence" in changes:
+        confidence = changes["default_confidence"]
+        if confidence is not None and not 0 <= confidence <= 100:
+            raise Invalid("default_confidence", "must be between 0 and 100")
+        row.feed_statistics = {**(row.feed_statistics or {}), "default_confidence": confidence}
+    session.flush()
+    old, new = audit.changes(before, _snapshot(row))
+    if old or new:
+        audit.record(
+            session,
+            actor=actor,
+            action="threat_feed.update",
+            resource_type="threat_feed",
+            resource_id=row.id,
+            old_values=old,
+            new_values=new,
+        )
+    return row
+
+
+def delete_feed(session: Session, *, actor: Actor, feed: str) -> None:
+    """Delete a feed; the intelligence it brought stays, no longer linked to it."""
+    row = get_feed(session, feed)
+    before = _snapshot(row)
+    feed_id = row.id
+    session.delete(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="threat_feed.delete",
+        resource_type="threat_feed",
+        resource_id=feed_id,
+        old_values=before,
+    )
+
+
+def page_feeds(
+    session: Session,
+    *,
+    limit: int = 50,
+    cursor: str | None = None,
+    source_id: uuid.UUID | None = None,
+    is_active: bool | None = None,
+) -> tuple[PageResult[ThreatFeed], dict[uuid.UUID, str]]:
+    """A page of feeds by name, with the names of their providers by id."""
+    query = select(ThreatFeed)
+    if source_id is not None:
+        query = query.where(ThreatFeed.source_id == source_id)
+    if is_active is not None:
+        query = query.where(ThreatFeed.is_active.is_(is_active))
+    page = paginate(
+        session,
+        query,
+        order_by=[ThreatFeed.feed_name, ThreatFeed.id],
+        limit=limit,
+        cursor=cursor,
+        descending=False,
+    )
+    wanted = {feed.source_id for feed in page.items}
+    rows = session.execute(
+        select(ThreatSource.id, ThreatSource.name).where(ThreatSource.id.in_(wanted))
+    )
+    return page, {source_id: name for source_id, name in rows}
+
+
+def source_name(session: Session, feed: ThreatFeed) -> str | None:
+    """The name of the feed's provider."""
+    return session.scalar(select(ThreatSource.name).where(ThreatSource.id == feed.source_id))
+
+
+def feed_runs(feed: ThreatFeed) -> list[dict[str, Any]]:
+    """The feed's run history, newest first."""
+    return list((feed.feed_statistics or {}).get("runs") or [])
+
+
+MAX_PREVIEW_ROWS = 500
+
+
+def _kind(stated: str | None) -> Kind | None:
+    try:
+        return Kind(stated) if stated else None
+    except ValueError:
+        return None
+
+
+def preview(
+    feed: ThreatFeed,
+    *,
+    sample: str,
+    parsing_rules: dict[str, Any] | None = None,
+    suppressor: Suppressor | None = None,
+) -> tuple[list[dict[str, Any]], bool]:
+    """What the parser and the normaliser make of ``sample``, row by row, and whether rows
+    were left out past ``MAX_PREVIEW_ROWS``; nothing is stored.
+
+    ``parsing_rules`` (checked like a saved feed's) replace the feed's own, to try them out.
+    """
+    format_name = feed.format.value if feed.format else ""
+    if format_name == FeedFormat.TAXII:
+        raise Invalid("format", "TAXII feeds have no sample to preview")
+    rules = _check_rules(
+        format_name, parsing_rules if parsing_rules is not None else dict(feed.parsing_rules or {})
+    )
+    parser = get_format(format_name)
+    rows: list[dict[str, Any]] = []
+    truncated = False
+    try:
+        for item in parser.parse(io.BytesIO(sample.encode("utf-8")), rules):
+            if len(rows) >= MAX_PREVIEW_ROWS:
+                truncated = True
+                break
+            if isinstance(item, ParseError):
+                rows.append({"line": item.line, "value": None, "rejected": item.reason})
+                continue
+            result = normalise(item.value, expected=_kind(item.kind))
+            row: dict[str, Any] = {"line": item.line, "value": item.value, "kind": item.kind}
+            if isinstance(result, Rejected):
+                row["rejected"] = result.reason
+            else:
+                row.update(kind=result.kind.value, canonical=result.value)
+                if suppressor is not None:
+                    row["suppressed_by"] = suppressor.match(result.kind, result.value)
+            rows.append(row)
+    except FormatError as exc:
+        raise Invalid("sample", str(exc)) from None
+    return rows, truncated
