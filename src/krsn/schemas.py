@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Query
 from pydantic import AfterValidator, BaseModel, Field
+
+from krsn.db.pagination import PageResult
 
 T = TypeVar("T")
 
@@ -33,3 +37,19 @@ class Page(BaseModel, Generic[T]):
     total: int = Field(description="How many results match, across all pages.")
     limit: int
     next_cursor: str | None = Field(None, description="Null on the last page.")
+
+
+def page_of(result: PageResult[Any], shape: Callable[[Any], Any]) -> dict[str, Any]:
+    """The page envelope of a service's result, each item shaped for the answer."""
+    return {
+        "items": [shape(item) for item in result.items],
+        "total": result.total,
+        "limit": result.limit,
+        "next_cursor": result.next_cursor,
+    }
+
+
+Limit = Annotated[int, Query(ge=1, le=500, description="Results per page.")]
+Cursor = Annotated[
+    str | None, Query(max_length=1024, description="next_cursor of the previous page.")
+]

@@ -32,10 +32,8 @@ from krsn.feeds.schemas import (
 from krsn.feeds.templates import list_templates
 from krsn.indicators.warninglists import default_index
 from krsn.routing import ApiRoute
-from krsn.schemas import Page
+from krsn.schemas import Cursor, Limit, Page, page_of
 
-Limit = Annotated[int, Query(ge=1, le=500, description="Results per page.")]
-Cursor = Annotated[str | None, Query(max_length=1024, description="next_cursor of the last page.")]
 FeedKey = Annotated[str, Path(min_length=1, max_length=255, description="The feed's id or name.")]
 
 templates_router = APIRouter(prefix="/feed-templates", tags=["feeds"], route_class=ApiRoute)
@@ -96,12 +94,7 @@ def list_sources(
     result = sources.list_sources(
         session, limit=limit, cursor=cursor, is_active=is_active, source_type=source_type, q=q
     )
-    return {
-        "items": [_source_read(s) for s in result.items],
-        "total": result.total,
-        "limit": result.limit,
-        "next_cursor": result.next_cursor,
-    }
+    return page_of(result, _source_read)
 
 
 @sources_router.post(
@@ -161,12 +154,7 @@ def list_feeds(
     result, names = service.page_feeds(
         session, limit=limit, cursor=cursor, source_id=source_id, is_active=is_active
     )
-    return {
-        "items": [_feed_read(feed, names.get(feed.source_id)) for feed in result.items],
-        "total": result.total,
-        "limit": result.limit,
-        "next_cursor": result.next_cursor,
-    }
+    return page_of(result, lambda feed: _feed_read(feed, names.get(feed.source_id)))
 
 
 @feeds_router.post("", response_model=FeedRead, status_code=201, summary="Add a feed")

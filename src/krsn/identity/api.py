@@ -47,12 +47,9 @@ from krsn.identity.schemas import (
     UserUpdate,
 )
 from krsn.routing import ApiRoute
-from krsn.schemas import Page, UtcDateTime
+from krsn.schemas import Cursor, Limit, Page, UtcDateTime, page_of
 from krsn.security import mfa
 from krsn.security.sessions import SessionStore
-
-Limit = Annotated[int, Query(ge=1, le=500, description="Results per page.")]
-Cursor = Annotated[str | None, Query(max_length=1024, description="next_cursor of the last page.")]
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"], route_class=ApiRoute)
 users_router = APIRouter(prefix="/users", tags=["users"], route_class=ApiRoute)
@@ -65,12 +62,7 @@ config_router = APIRouter(
 
 
 def _page(result: Any, schema: type[Any]) -> dict[str, Any]:
-    return {
-        "items": [schema.model_validate(item) for item in result.items],
-        "total": result.total,
-        "limit": result.limit,
-        "next_cursor": result.next_cursor,
-    }
+    return page_of(result, schema.model_validate)
 
 
 def _set_session_cookies(

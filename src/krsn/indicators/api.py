@@ -21,7 +21,7 @@ from krsn.indicators.schemas import (
     LookupResponse,
 )
 from krsn.routing import ApiRoute
-from krsn.schemas import Page
+from krsn.schemas import Cursor, Limit, Page, page_of
 
 router = APIRouter(prefix="/indicators", tags=["indicators"], route_class=ApiRoute)
 
@@ -30,8 +30,8 @@ router = APIRouter(prefix="/indicators", tags=["indicators"], route_class=ApiRou
 def search(
     principal: Reader,
     session: DbSession,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
     indicator_type: Annotated[IndicatorType | None, Query(alias="type")] = None,
     severity: Severity | None = None,
     is_active: bool | None = None,
@@ -51,12 +51,7 @@ def search(
         seen_after=seen_after,
         seen_before=seen_before,
     )
-    return {
-        "items": [IndicatorRead.model_validate(i) for i in result.items],
-        "total": result.total,
-        "limit": result.limit,
-        "next_cursor": result.next_cursor,
-    }
+    return page_of(result, IndicatorRead.model_validate)
 
 
 @router.post("/lookup", response_model=LookupResponse, summary="Look up observables")
