@@ -105,16 +105,7 @@ def create_feed(
             "runs": [],
         },
     )
-    session.add(feed)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="threat_feed.create",
-        resource_type="threat_feed",
-        resource_id=feed.id,
-        new_values=audit.snapshot(feed),
-    )
+    audit.created(session, feed, actor=actor, resource_type="threat_feed")
     return feed
 
 

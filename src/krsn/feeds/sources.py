@@ -34,16 +34,7 @@ def ensure_source(
     source = session.scalar(select(ThreatSource).where(ThreatSource.name == name))
     if source is None:
         source = ThreatSource(name=name, reliability_score=reliability, source_type=source_type)
-        session.add(source)
-        session.flush()
-        audit.record(
-            session,
-            actor=actor,
-            action="threat_source.create",
-            resource_type="threat_source",
-            resource_id=source.id,
-            new_values=audit.snapshot(source),
-        )
+        audit.created(session, source, actor=actor, resource_type="threat_source")
     value = source.reliability_score
     return SourceRef(
         id=source.id, name=source.name, reliability=float(value) if value is not None else None
@@ -136,15 +127,11 @@ def create_source(
     if checked.get("is_active") is None:
         checked.pop("is_active", None)
     source = ThreatSource(**checked)
-    session.add(source)
-    session.flush()
-    audit.record(
+    audit.created(
         session,
+        source,
         actor=actor,
-        action="threat_source.create",
         resource_type="threat_source",
-        resource_id=source.id,
-        new_values=audit.snapshot(source),
         details={"authentication_config_keys": authentication_keys(source)},
     )
     return source

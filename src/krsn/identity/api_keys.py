@@ -68,16 +68,7 @@ def create_api_key(
         rate_limit=rate_limit,
         rate_limits=rate_limits,
     )
-    session.add(key)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="api_key.create",
-        resource_type="api_key",
-        resource_id=key.id,
-        new_values=audit.snapshot(key),
-    )
+    audit.created(session, key, actor=actor, resource_type="api_key")
     return key, plaintext
 
 

@@ -110,3 +110,25 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def created(
+    session: Session,
+    obj: Any,
+    *,
+    actor: Actor,
+    resource_type: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Add a new row and audit its creation (``<resource_type>.create``) in one step."""
+    session.add(obj)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action=f"{resource_type}.create",
+        resource_type=resource_type,
+        resource_id=obj.id,
+        new_values=snapshot(obj),
+        details=details,
+    )

@@ -39,16 +39,7 @@ def create_organization(session: Session, *, actor: Actor, **fields: Any) -> Org
     """A new organization."""
     _check_name(session, fields["name"])
     organization = Organization(**fields)
-    session.add(organization)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="organization.create",
-        resource_type="organization",
-        resource_id=organization.id,
-        new_values=audit.snapshot(organization),
-    )
+    audit.created(session, organization, actor=actor, resource_type="organization")
     return organization
 
 

@@ -103,16 +103,7 @@ def create_user(
         last_name=last_name,
         organization_id=organization_id,
     )
-    session.add(user)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="user.create",
-        resource_type="user",
-        resource_id=user.id,
-        new_values=audit.snapshot(user),
-    )
+    audit.created(session, user, actor=actor, resource_type="user")
     return user, one_time
 
 
