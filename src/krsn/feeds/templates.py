@@ -227,13 +227,26 @@ _IP_OR_CIDR: Final = r"[0-9A-Fa-f:.]+(?:/\d{1,3})?"
 
 # --- The catalogue ---------------------------------------------------------------------------
 
-# Both renderings of the Block List Project take the same list names.
-_BLOCKLIST_PROJECT_LIST: Final = TemplateParameter(
-    name="list",
-    description="the list, e.g. ransomware, phishing, malware, scam",
-    default="ransomware",
-    pattern=r"[a-z0-9-]+",
-)
+# What the Block List Project's two renderings (hosts file, AdGuard syntax) share.
+_BLOCKLIST_PROJECT: Final[dict[str, Any]] = {
+    "provider": "The Block List Project",
+    "homepage": "https://github.com/blocklistproject/Lists",
+    "parameter_rules": {"tags": ["{list}"]},
+    "update_frequency_minutes": 1440,
+    "default_confidence": 60,
+    "source_reliability": 60,
+    "kinds": (Kind.DOMAIN,),
+    "tags": ("domain", "blocklist"),
+    "licence": "The Unlicense (repository); files say MIT.",
+    "parameters": (
+        TemplateParameter(
+            name="list",
+            description="the list, e.g. ransomware, phishing, malware, scam",
+            default="ransomware",
+            pattern=r"[a-z0-9-]+",
+        ),
+    ),
+}
 
 _TEMPLATES: Final[tuple[FeedTemplate, ...]] = (
     FeedTemplate(
@@ -793,8 +806,6 @@ _TEMPLATES: Final[tuple[FeedTemplate, ...]] = (
     FeedTemplate(
         name="blocklistproject",
         title="The Block List Project (hosts file)",
-        provider="The Block List Project",
-        homepage="https://github.com/blocklistproject/Lists",
         url="https://blocklistproject.github.io/Lists/{list}.txt",
         format="text",
         parsing_rules={
@@ -802,21 +813,12 @@ _TEMPLATES: Final[tuple[FeedTemplate, ...]] = (
             "regex": r"^(?:0\.0\.0\.0|127\.0\.0\.1)\s+(?P<value>[^\s#]+)",
             "kind": "domain",
         },
-        parameter_rules={"tags": ["{list}"]},
-        update_frequency_minutes=1440,
-        default_confidence=60,
-        source_reliability=60,
-        kinds=(Kind.DOMAIN,),
-        tags=("domain", "blocklist"),
-        licence="The Unlicense (repository); files say MIT.",
         description="A hosts-format list, one '0.0.0.0 domain' per line.",
-        parameters=(_BLOCKLIST_PROJECT_LIST,),
+        **_BLOCKLIST_PROJECT,
     ),
     FeedTemplate(
         name="blocklistproject-adguard",
         title="The Block List Project (AdGuard syntax)",
-        provider="The Block List Project",
-        homepage="https://github.com/blocklistproject/Lists",
         url="https://blocklistproject.github.io/Lists/adguard/{list}-ags.txt",
         format="text",
         parsing_rules={
@@ -824,15 +826,8 @@ _TEMPLATES: Final[tuple[FeedTemplate, ...]] = (
             "regex": r"^\|\|(?P<value>[^\^/$\s]+)\^",
             "kind": "domain",
         },
-        parameter_rules={"tags": ["{list}"]},
-        update_frequency_minutes=1440,
-        default_confidence=60,
-        source_reliability=60,
-        kinds=(Kind.DOMAIN,),
-        tags=("domain", "blocklist"),
-        licence="The Unlicense (repository); files say MIT.",
         description="The same lists in AdGuard filter syntax, one '||domain^' per line.",
-        parameters=(_BLOCKLIST_PROJECT_LIST,),
+        **_BLOCKLIST_PROJECT,
     ),
     FeedTemplate(
         name="urlhaus-filter",
