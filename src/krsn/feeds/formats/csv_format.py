@@ -35,6 +35,7 @@ from krsn.feeds.formats.reading import (
     LineLimits,
     LineReader,
     RecordCounter,
+    RuledFormat,
     build_row,
     comment_prefixes,
     reject_structured,
@@ -120,14 +121,11 @@ def _resolve(columns: dict[str, int | str], names: list[str]) -> dict[str, int]:
     return indexes
 
 
-class CsvFormat:
+class CsvFormat(RuledFormat):
     """Delimited records, one per line."""
 
     name = "csv"
-
-    def validate_rules(self, rules: Mapping[str, Any]) -> dict[str, Any]:
-        """The rules with defaults filled in; raises ``Invalid`` naming the bad key."""
-        return validate(CsvRules, rules).model_dump()
+    rules_model = CsvRules
 
     def parse(self, stream: BinaryIO, rules: Mapping[str, Any]) -> Iterator[ParsedRow | ParseError]:
         """Yield a row per record and an error per broken one, with its line."""

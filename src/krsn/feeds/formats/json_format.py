@@ -36,6 +36,7 @@ from krsn.feeds.formats.reading import (
     LineLimits,
     LineReader,
     RecordCounter,
+    RuledFormat,
     build_row,
     load_json,
     validate,
@@ -113,14 +114,11 @@ def _scalar(values: list[Any]) -> Any:
     return None
 
 
-class JsonFormat:
+class JsonFormat(RuledFormat):
     """Records found by a path in a JSON document, or one per line in JSON Lines."""
 
     name = "json"
-
-    def validate_rules(self, rules: Mapping[str, Any]) -> dict[str, Any]:
-        """The rules with defaults filled in; raises ``Invalid`` naming the bad key."""
-        return validate(JsonRules, rules).model_dump()
+    rules_model = JsonRules
 
     def parse(self, stream: BinaryIO, rules: Mapping[str, Any]) -> Iterator[ParsedRow | ParseError]:
         """Yield a row per value found and an error per record without a usable one."""

@@ -43,6 +43,7 @@ from krsn.feeds.formats.base import FormatError, ParsedRow, ParseError
 from krsn.feeds.formats.reading import (
     Limits,
     RecordCounter,
+    RuledFormat,
     load_json,
     parse_datetime,
     validate,
@@ -244,14 +245,11 @@ def manifest_entries(
     return entries
 
 
-class MispFormat:
+class MispFormat(RuledFormat):
     """Indicator rows from MISP events."""
 
     name = "misp"
-
-    def validate_rules(self, rules: Mapping[str, Any]) -> dict[str, Any]:
-        """The rules with defaults filled in; raises ``Invalid`` naming the bad key."""
-        return validate(MispRules, rules).model_dump()
+    rules_model = MispRules
 
     def parse(self, stream: BinaryIO, rules: Mapping[str, Any]) -> Iterator[ParsedRow | ParseError]:
         """Yield a row per indicator attribute and an error per unusable one."""

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, BinaryIO, Final, TypeVar
+from typing import Any, BinaryIO, ClassVar, Final, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -150,6 +150,16 @@ def validate(model: type[M], rules: Mapping[str, Any] | None) -> M:
             reason = f"unknown rule; this format takes: {known}"
         field = f"parsing_rules.{where}" if where else "parsing_rules"
         raise Invalid(field, reason) from None
+
+
+class RuledFormat:
+    """What every built-in format shares: its rules are one Pydantic model."""
+
+    rules_model: ClassVar[type[BaseModel]]
+
+    def validate_rules(self, rules: Mapping[str, Any]) -> dict[str, Any]:
+        """The rules with defaults filled in; raises ``Invalid`` naming the bad key."""
+        return validate(self.rules_model, rules).model_dump()
 
 
 # --- Reading -------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from krsn.feeds.formats.base import FormatError, ParsedRow, ParseError
 from krsn.feeds.formats.reading import (
     Limits,
     RecordCounter,
+    RuledFormat,
     load_json,
     parse_confidence,
     parse_datetime,
@@ -221,14 +222,11 @@ def _strings(value: Any) -> tuple[str, ...]:
     return tuple(item for item in value if isinstance(item, str) and item)
 
 
-class StixFormat:
+class StixFormat(RuledFormat):
     """Indicator rows from STIX 2.0 / 2.1 bundles."""
 
     name = "stix"
-
-    def validate_rules(self, rules: Mapping[str, Any]) -> dict[str, Any]:
-        """The rules with defaults filled in; raises ``Invalid`` naming the bad key."""
-        return validate(StixRules, rules).model_dump()
+    rules_model = StixRules
 
     def parse(self, stream: BinaryIO, rules: Mapping[str, Any]) -> Iterator[ParsedRow | ParseError]:
         """Yield rows from indicators and observables, an error per unusable object."""

@@ -32,6 +32,7 @@ from krsn.feeds.formats.reading import (
     LineLimits,
     LineReader,
     RecordCounter,
+    RuledFormat,
     build_row,
     comment_prefixes,
     reject_structured,
@@ -167,14 +168,11 @@ def _nested_repetition(pattern: str) -> bool:
     return walk(parser.parse(pattern))
 
 
-class TextFormat:
+class TextFormat(RuledFormat):
     """One value per line."""
 
     name = "text"
-
-    def validate_rules(self, rules: Mapping[str, Any]) -> dict[str, Any]:
-        """The rules with defaults filled in; raises ``Invalid`` naming the bad key."""
-        return validate(TextRules, rules).model_dump()
+    rules_model = TextRules
 
     def parse(self, stream: BinaryIO, rules: Mapping[str, Any]) -> Iterator[ParsedRow | ParseError]:
         """Yield a row per value line and an error per unreadable or unmatched line."""

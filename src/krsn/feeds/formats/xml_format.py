@@ -34,6 +34,7 @@ from krsn.feeds.formats.reading import (
     FieldRules,
     Limits,
     RecordCounter,
+    RuledFormat,
     build_row,
     read_document,
     validate,
@@ -128,14 +129,11 @@ def _texts(result: Any) -> list[str]:
     return texts
 
 
-class XmlFormat:
+class XmlFormat(RuledFormat):
     """Records selected by XPath in an XML document."""
 
     name = "xml"
-
-    def validate_rules(self, rules: Mapping[str, Any]) -> dict[str, Any]:
-        """The rules with defaults filled in; raises ``Invalid`` naming the bad key."""
-        return validate(XmlRules, rules).model_dump()
+    rules_model = XmlRules
 
     def parse(self, stream: BinaryIO, rules: Mapping[str, Any]) -> Iterator[ParsedRow | ParseError]:
         """Yield a row per value found and an error per record without a usable one."""
