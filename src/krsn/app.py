@@ -1,8 +1,12 @@
-"""The FastAPI application: routers, middleware, error handling, health checks."""
+"""The FastAPI application: routers, middleware, error handling, health checks, and the
+background work of the embedded mode (the feed scheduler) started and stopped with it."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -31,6 +35,26 @@ def configure(app: FastAPI, *, settings: Settings, database: Database) -> None:
     app.state.rate_limiter = build_rate_limiter(settings)
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the feed scheduler with the app (when ``KRSN_SCHEDULER_ENABLED``), stop it after."""
+    from krsn.feeds.scheduler import FeedScheduler
+
+    settings: Settings = app.state.settings
+    scheduler = None
+    if settings.scheduler_enabled:
+        scheduler = FeedScheduler(app.state.database, settings)
+        scheduler.start()
+    app.state.scheduler = scheduler
+    try:
+        yield
+    finally:
+        if scheduler is not None:
+            # Joining the thread blocks; keep that off the event loop.
+            await asyncio.to_thread(scheduler.stop)
+        app.state.scheduler = None
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     """A ready application; without arguments it uses the process settings and database."""
     settings = settings or get_settings()
@@ -47,6 +71,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=None,
         redoc_url=None,
+        lifespan=lifespan,
     )
     configure(app, settings=settings, database=database)
     install_handlers(app)

@@ -49,6 +49,18 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(
         5000, description="How long SQLite waits for a lock before failing."
     )
+    sqlite_cache_mb: int = Field(
+        256,
+        ge=2,
+        description="Page cache of each SQLite connection, in MiB; taken only as the "
+        "database grows. Ingestion into a large store needs its indexes in memory.",
+    )
+    ingest_batch_rows: int = Field(
+        20_000,
+        ge=100,
+        description="Feed rows stored per transaction; each batch commits on its own, so "
+        "a run stopped halfway keeps every batch before the one it was in.",
+    )
     log_level: str = Field("INFO", description="Logging level.")
     egress_allow_private: bool = Field(
         False,
@@ -68,6 +80,14 @@ class Settings(BaseSettings):
     )
     feed_fetch_retries: int = Field(
         3, description="Retries after the first try on connection errors, 429 and 5xx."
+    )
+    scheduler_enabled: bool = Field(
+        True,
+        description="Run due feeds in the background of `krsn serve`; turn off where another "
+        "process schedules them.",
+    )
+    scheduler_interval_seconds: float = Field(
+        60.0, gt=0, description="How often the scheduler looks for due feeds, in seconds."
     )
 
     def resolved_secret_key(self) -> str:

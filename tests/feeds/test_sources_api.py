@@ -27,7 +27,7 @@ def create(api, name: str = "Acme Intel", **extra) -> dict:
         "reliability_score": 80,
         "refresh_interval_minutes": 60,
         "api_endpoint": "https://intel.example.com/api",
-        "authentication_config": {"api_key": SECRET, "header": "X-Key"},
+        "authentication_config": {"type": "header", "name": "X-Key", "value": SECRET},
         **extra,
     }
     response = api.post(SOURCES, json=body)
@@ -40,7 +40,15 @@ def test_a_source_round_trips_through_create_read_update_and_delete(api):
     created = create(api)
     assert created["name"] == "Acme Intel"
     assert created["reliability_score"] == 80
-    assert created["authentication_config_keys"] == ["api_key", "header"]
+    assert created["authentication_config_keys"] == ["name", "type", "value"]
+    assert created["authentication"] == {
+        "type": "header",
+        "name": "X-Key",
+        "username": None,
+        "value": "********",
+        "token": None,
+        "password": None,
+    }
 
     listed = api.get(SOURCES).json()
     assert listed["total"] == 1 and listed["items"][0]["id"] == created["id"]
@@ -53,7 +61,7 @@ def test_a_source_round_trips_through_create_read_update_and_delete(api):
     assert changed.status_code == 200, changed.text
     assert changed.json()["reliability_score"] == 55.5
     assert changed.json()["is_active"] is False
-    assert changed.json()["authentication_config_keys"] == ["api_key", "header"]
+    assert changed.json()["authentication_config_keys"] == ["name", "type", "value"]
 
     assert api.delete(f"{SOURCES}/{created['id']}").status_code == 204
     assert api.get(f"{SOURCES}/{created['id']}").status_code == 404
@@ -78,9 +86,11 @@ def test_the_authentication_config_is_never_returned_and_is_encrypted_at_rest(ap
     created = create(api)
     source_id = created["id"]
     replaced = api.patch(
-        f"{SOURCES}/{source_id}", json={"authentication_config": {"token": SECRET + "-2"}}
+        f"{SOURCES}/{source_id}",
+        json={"authentication_config": {"type": "bearer", "token": SECRET + "-2"}},
     )
-    assert replaced.json()["authentication_config_keys"] == ["token"]
+    assert replaced.json()["authentication_config_keys"] == ["token", "type"]
+    assert replaced.json()["authentication"]["token"] == "********"
     api.login_as("root", "admin")
     answers = [
         api.get(SOURCES),
@@ -103,6 +113,7 @@ def test_clearing_the_authentication_config_leaves_no_keys(api):
     created = create(api)
     cleared = api.patch(f"{SOURCES}/{created['id']}", json={"authentication_config": None})
     assert cleared.json()["authentication_config_keys"] == []
+    assert cleared.json()["authentication"] is None
 
 
 def test_a_viewer_reads_sources_but_cannot_change_them(api):
@@ -161,12 +172,18 @@ def test_every_source_change_is_audited_with_old_and_new_values(api):
     api.login_as("ana", "analyst")
     created = create(api)
     api.patch(f"{SOURCES}/{created['id']}", json={"reliability_score": 40})
-    api.patch(f"{SOURCES}/{created['id']}", json={"authentication_config": {"k": SECRET}})
+    api.patch(
+        f"{SOURCES}/{created['id']}",
+        json={"authentication_config": {"type": "bearer", "token": SECRET + "-2"}},
+    )
     api.delete(f"{SOURCES}/{created['id']}")
 
     [made] = audit_rows(api, "threat_source.create")
     assert made.new_values["name"] == "Acme Intel"
-    assert made.details == {"authentication_config_keys": ["api_key", "header"]}
+    assert made.details == {
+        "authentication_config_keys": ["name", "type", "value"],
+        "authentication_type": "header",
+    }
     updates = audit_rows(api, "threat_source.update")
     assert len(updates) == 2
     score = next(u for u in updates if u.new_values)
@@ -174,6 +191,7 @@ def test_every_source_change_is_audited_with_old_and_new_values(api):
     assert score.new_values == {"reliability_score": 40.0}
     secret = next(u for u in updates if not u.new_values)
     assert secret.details["authentication_config_changed"] is True
+    assert secret.details["authentication_type"] == "bearer"
     [deleted] = audit_rows(api, "threat_source.delete")
     assert deleted.old_values["name"] == "Acme Intel"
     for row in [made, *updates, deleted]:

@@ -12,7 +12,7 @@ import pytest
 
 from krsn.errors import Invalid, NotFound
 from krsn.feeds.formats.base import ParsedRow, ParseError
-from krsn.feeds.templates import FeedTemplate, get_template, list_templates
+from krsn.feeds.templates import FeedTemplate, build_credential, get_template, list_templates
 from krsn.indicators.normalise import Indicator, normalise
 from support import shared_data
 
@@ -104,24 +104,26 @@ def test_an_unknown_template_names_the_close_ones() -> None:
 # --- Parameters ----------------------------------------------------------------------------
 
 
-def test_the_taxii_template_builds_the_collection_url_and_credentials() -> None:
+def test_the_taxii_template_builds_the_collection_url_and_takes_a_credential() -> None:
     taxii = get_template("taxii")
     rendered = taxii.render(
         {
             "api_root": "https://taxii.example.org/api1/",
             "collection_id": "91a7b528-80eb-42ed-a74d-c6fbd5a26116",
-            "username": "analyst",
-            "password": "pw",
         }
     )
     assert rendered.url == (
-        "https://taxii.example.org/api1/collections/91a7b528-80eb-42ed-a74d-c6fbd5a26116/objects/"
+        "https://taxii.example.org/api1/collections/91a7b528-80eb-42ed-a74d-c6fbd5a26116/"
     )
-    assert rendered.auth == ("analyst", "pw")
-    assert rendered.headers == {"Accept": "application/taxii+json;version=2.1"}
-    with_token = taxii.render({**EXAMPLE_VALUES["taxii"], "token": "t0k"})
-    assert with_token.headers["Authorization"] == "Bearer t0k"
-    assert with_token.auth is None
+    assert build_credential(taxii, secret="pw", username="analyst") == {
+        "type": "basic",
+        "username": "analyst",
+        "password": "pw",
+    }
+    assert build_credential(taxii, secret="t0k") == {"type": "bearer", "token": "t0k"}
+    with pytest.raises(Invalid, match="credential is stored on the source") as caught:
+        taxii.render({**EXAMPLE_VALUES["taxii"], "token": "t0k"})
+    assert caught.value.field == "token"
 
 
 @pytest.mark.parametrize(
@@ -158,10 +160,19 @@ def test_parameters_fill_rules_and_unset_ones_drop_out() -> None:
     assert get_template("blocklistproject").render().url.endswith("/ransomware.txt")
 
 
-def test_abuse_ch_auth_key_is_sent_only_when_given() -> None:
-    urlhaus = get_template("urlhaus")
-    assert urlhaus.render().headers == {}
-    assert urlhaus.render({"auth_key": "abc"}).headers == {"Auth-Key": "abc"}
+def test_abuse_ch_templates_take_an_auth_key_header() -> None:
+    abuse_ch = [t for t in list_templates() if t.provider == "abuse.ch"]
+    assert {t.name for t in abuse_ch} >= {"urlhaus", "threatfox", "feodotracker"}
+    for template in abuse_ch:
+        assert template.credential is not None, template.name
+        assert (template.credential.types, template.credential.name) == (("header",), "Auth-Key")
+    assert build_credential(get_template("urlhaus"), secret="abc") == {
+        "type": "header",
+        "name": "Auth-Key",
+        "value": "abc",
+    }
+    with pytest.raises(Invalid, match="takes no credential"):
+        build_credential(get_template("spamhaus-drop"), secret="abc")
 
 
 # --- Each template reads its feed's real layout --------------------------------------------

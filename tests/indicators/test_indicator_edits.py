@@ -122,9 +122,16 @@ def test_a_later_ingest_keeps_a_false_positive_inactive_and_the_analysts_edits(d
     feed(db, ref, ["evil.example.org"], tags=("botnet",), last_seen=later)
     feed(db, other, ["evil.example.org"], malware_family="Qakbot", last_seen=later)
 
-    indicator, _ = stored(db, "evil.example.org")
+    indicator, statuses = stored(db, "evil.example.org")
     meta = indicator.metadata_
     assert indicator.is_active is False
+    # feed-b's first record of it is born a false positive too, and says why.
+    assert statuses == [IntelligenceStatus.FALSE_POSITIVE] * 2
+    with db.transaction(readonly=True) as session:
+        latest = session.scalars(
+            select(ThreatIntelligence).where(ThreatIntelligence.source_id == other.id)
+        ).one()
+        assert latest.processed_data["false_positive"] == "analyst"
     assert indicator.last_seen_at == later  # the report itself is still recorded
     assert set(meta["sources"]) == {"feed-a", "feed-b"}
     assert meta["analyst"]["tags"] == ["reviewed"]

@@ -1,7 +1,9 @@
-"""``krsn feeds``: the template gallery, adding feeds, listing them, running them."""
+"""``krsn feeds``: the template gallery, adding feeds (with their provider's credential),
+listing them, running them, and one pass of the scheduler."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import typer
@@ -12,11 +14,15 @@ from krsn.cli.output import JsonOption, console, fail, handled, print_json
 from krsn.config import get_settings
 from krsn.db import get_database
 from krsn.feeds import service
-from krsn.feeds.runner import run_due_feeds, run_feed
-from krsn.feeds.templates import list_templates
+from krsn.feeds.models import ThreatSource
+from krsn.feeds.runner import run_due, run_due_feeds, run_feed
+from krsn.feeds.sources import credential_summary
+from krsn.feeds.templates import build_credential, get_template, list_templates
 from krsn.identity.audit import Actor
 
-app = typer.Typer(help="Threat feeds: templates, add, list, show, run.", no_args_is_help=True)
+app = typer.Typer(
+    help="Threat feeds: templates, add, list, show, run, schedule.", no_args_is_help=True
+)
 
 CLI = Actor(user_id=None, via="cli")
 
@@ -36,7 +42,17 @@ def _feed_dict(feed: Any, source: Any | None = None) -> dict[str, Any]:
         "last_successful_update": feed.last_successful_update,
         "next_scheduled_update": feed.next_scheduled_update,
         "last_run": runs[0] if runs else None,
+        "credential": credential_summary(source.authentication_config)
+        if source is not None
+        else None,
     }
+
+
+def _credential_text(credential: dict[str, Any] | None) -> str:
+    if not credential:
+        return "none"
+    named = credential.get("name") or credential.get("username")
+    return credential["type"] + (f" ({named})" if named else "")
 
 
 @app.command()
@@ -49,9 +65,22 @@ def templates(as_json: bool = JsonOption) -> None:
         print_json([t.model_dump(mode="json") for t in rows])
         return
     table = Table(title=f"Feed templates ({len(rows)})")
-    for column in ("name", "provider", "format", "every (min)", "confidence", "parameters"):
+    for column in (
+        "name",
+        "provider",
+        "format",
+        "every (min)",
+        "confidence",
+        "parameters",
+        "credential",
+    ):
         table.add_column(column)
     for t in rows:
+        credential = "-"
+        if t.credential is not None:
+            credential = " or ".join(t.credential.types)
+            if t.credential.name:
+                credential = f"{t.credential.name} {credential}"
         table.add_row(
             t.name,
             t.provider,
@@ -59,6 +88,7 @@ def templates(as_json: bool = JsonOption) -> None:
             str(t.update_frequency_minutes),
             str(t.default_confidence),
             ", ".join(p.name for p in t.parameters) or "-",
+            credential,
         )
     console.print(table)
 
@@ -74,21 +104,65 @@ def add(
     param: list[str] | None = typer.Option(
         None, "--param", "-p", help="A template parameter as NAME=VALUE."
     ),
+    auth_key: str | None = typer.Option(
+        None,
+        "--auth-key",
+        help="The provider's key, token or password, stored encrypted on its source "
+        "('-' reads it from standard input, out of the shell history).",
+    ),
+    username: str | None = typer.Option(
+        None, "--username", help="User name of a basic credential (--auth-key is the password)."
+    ),
+    auth_type: str | None = typer.Option(
+        None,
+        "--auth-type",
+        help="header, bearer, basic or query (default: the template's usual one).",
+    ),
+    auth_name: str | None = typer.Option(
+        None, "--auth-name", help="The header or query parameter the key goes in."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Add a feed from a template; its first run is due at once."""
+    if auth_key is None and (username or auth_type or auth_name):
+        fail("--username, --auth-type and --auth-name go with --auth-key")
+    if auth_key == "-":
+        auth_key = sys.stdin.readline().strip()
+        if not auth_key:
+            fail("--auth-key -: standard input held no key")
     with handled(), get_database().transaction() as session:
+        credential = None
+        if auth_key is not None:
+            credential = build_credential(
+                get_template(template),
+                secret=auth_key,
+                username=username,
+                kind=auth_type,
+                name=auth_name,
+            )
         feed = service.add_from_template(
-            session, actor=CLI, template=template, name=name, values=_params(param)
+            session,
+            actor=CLI,
+            template=template,
+            name=name,
+            values=_params(param),
+            credential=credential,
         )
-        shown = _feed_dict(feed)
+        shown = _feed_dict(feed, session.get(ThreatSource, feed.source_id))
+        wanted = get_template(template).credential
     if as_json:
         print_json(shown)
-    else:
+        return
+    console.print(
+        f"Added feed [bold]{shown['name']}[/] ({shown['format']}, every "
+        f"{shown['update_frequency_minutes']} min), source {shown['source']}, credential "
+        f"{_credential_text(shown['credential'])}. Run it: krsn feeds run {shown['name']}",
+        highlight=False,
+    )
+    if wanted is not None and shown["credential"] is None:
         console.print(
-            f"Added feed [bold]{shown['name']}[/] ({shown['format']}, every "
-            f"{shown['update_frequency_minutes']} min). Run it: krsn feeds run "
-            f"{shown['name']}",
+            f"[dim]Its provider takes a credential: {wanted.description}. Give it with "
+            "--auth-key when adding a feed of this provider.[/]",
             highlight=False,
         )
 
@@ -104,13 +178,14 @@ def list_(as_json: bool = JsonOption) -> None:
         print_json(rows)
         return
     table = Table(title=f"Feeds ({len(rows)})")
-    for column in ("name", "source", "format", "active", "last run", "new", "next"):
+    for column in ("name", "source", "credential", "format", "active", "last run", "new", "next"):
         table.add_column(column)
     for row in rows:
         last = row["last_run"] or {}
         table.add_row(
             row["name"],
             row["source"] or "-",
+            _credential_text(row["credential"]),
             row["format"] or "-",
             "yes" if row["is_active"] else "no",
             last.get("status", "never"),
@@ -131,15 +206,18 @@ def show(
     """One feed with its rules and run history."""
     with handled(), get_database().transaction(readonly=True) as session:
         feed = service.get_feed(session, name)
-        shown = _feed_dict(feed)
+        shown = _feed_dict(feed, session.get(ThreatSource, feed.source_id))
         shown["parsing_rules"] = feed.parsing_rules
         shown["runs"] = (feed.feed_statistics or {}).get("runs") or []
     if as_json:
         print_json(shown)
         return
+    shown["credential"] = _credential_text(shown["credential"])
     for key in (
         "name",
         "url",
+        "source",
+        "credential",
         "format",
         "template",
         "update_frequency_minutes",
@@ -203,3 +281,46 @@ def run(
             console.print("No feed is due.")
     if any(r.get("status") == "failed" for r in results):
         fail("a feed run failed; see its error above")
+
+
+@app.command()
+def schedule(as_json: bool = JsonOption) -> None:
+    """Run what is due once, as the scheduler of 'krsn serve' does, and summarise it.
+
+    Each due feed is claimed first, so this is safe beside running servers (from cron, say);
+    a failing feed is recorded and the next one runs. Exits 1 when a run failed.
+    """
+    with handled():
+        done = run_due(
+            get_database(),
+            settings=get_settings(),
+            actor=Actor.system(),
+            suppressor=_suppressor(),
+        )
+    summary = done.as_dict()
+    if as_json:
+        print_json(summary)
+    else:
+        from rich.markup import escape
+        from rich.table import Table
+
+        table = Table(title=f"Due {done.due}, ran {len(done.runs)}, failed {done.failed}")
+        for column in ("feed", "status", "new", "updated", "rejected", "s", "error"):
+            table.add_column(column)
+        for run in done.runs:
+            table.add_row(
+                str(run.get("feed")),
+                str(run.get("status")),
+                str(run.get("new", "-")),
+                str(run.get("updated", "-")),
+                str(run.get("rejected", "-")),
+                str(run.get("duration_s", "-")),
+                escape(str(run.get("error", ""))),
+            )
+        console.print(table)
+        for name in done.skipped:
+            console.print(f"{name}: skipped, another scheduler is running it", markup=False)
+        if not done.due:
+            console.print("No feed is due.")
+    if done.failed:
+        fail(f"{done.failed} feed run(s) failed; see the errors above")

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from krsn.cli.output import console, fail, handled, print_json
+from krsn.config import get_settings
 from krsn.db import get_database
 from krsn.feeds.formats.registry import get_format
 from krsn.feeds.pipeline import ingest as run_ingest
@@ -116,6 +117,7 @@ def ingest(
                 suppressor=_suppressor(),
                 on_progress=advance,
                 default_confidence=default_confidence,
+                batch_size=get_settings().ingest_batch_rows,
             )
             progress.update(task, completed=size or 1)
     result = {"file": str(file), "format": format_name, "source": source.name, **summary.as_dict()}
@@ -150,7 +152,6 @@ def _params(given: list[str] | None) -> dict[str, str]:
 
 
 def _suppressor() -> Any:
-    from krsn.config import get_settings
     from krsn.indicators.warninglists import default_index
 
     return default_index(get_settings())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import typer
 
 from krsn.cli import apikeys, config, db, feeds, indicators, users, warninglists
@@ -29,18 +27,39 @@ def serve(
     host: str | None = typer.Option(None, help="Address to bind (default KRSN_HOST)."),
     port: int | None = typer.Option(None, help="Port (default KRSN_PORT).", min=1, max=65535),
     workers: int = typer.Option(1, help="Worker processes.", min=1),
+    scheduler: bool | None = typer.Option(
+        None,
+        "--scheduler/--no-scheduler",
+        help="Run due feeds in the background (default KRSN_SCHEDULER_ENABLED). Each worker "
+        "runs one; they claim feeds, so none runs twice.",
+    ),
 ) -> None:
-    """Serve the API and UI."""
+    """Serve the API and UI, with the feed scheduler in the background."""
+    import copy
+    import os
+
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     from krsn.config import get_settings
 
+    if scheduler is not None:
+        # Worker processes read their settings afresh from the environment.
+        os.environ["KRSN_SCHEDULER_ENABLED"] = "true" if scheduler else "false"
+        get_settings.cache_clear()
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    # Given to uvicorn rather than set here, so each worker process logs the same way: the
+    # scheduler's lines come from the workers.
+    log_config = copy.deepcopy(LOGGING_CONFIG)
+    log_config["formatters"]["krsn"] = {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    log_config["handlers"]["krsn"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "krsn",
+        "stream": "ext://sys.stderr",
+    }
+    log_config["root"] = {"handlers": ["krsn"], "level": settings.log_level.upper()}
     # The readiness probe reads the migration state on every call; keep that out of the log.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    log_config["loggers"]["alembic"] = {"level": "WARNING"}
     uvicorn.run(
         "krsn.app:create_app",
         factory=True,
@@ -49,6 +68,7 @@ def serve(
         workers=workers,
         proxy_headers=False,
         log_level=settings.log_level.lower(),
+        log_config=log_config,
     )
 
 

@@ -15,8 +15,12 @@ from krsn.db.engine import make_engine
 class Database:
     """An engine and the transaction scope that API requests, CLI commands and jobs use."""
 
-    def __init__(self, url: str, *, busy_timeout_ms: int = 5000, echo: bool = False) -> None:
-        self.engine: Engine = make_engine(url, busy_timeout_ms=busy_timeout_ms, echo=echo)
+    def __init__(
+        self, url: str, *, busy_timeout_ms: int = 5000, cache_mb: int = 256, echo: bool = False
+    ) -> None:
+        self.engine: Engine = make_engine(
+            url, busy_timeout_ms=busy_timeout_ms, cache_mb=cache_mb, echo=echo
+        )
         self.url = url
 
     @property
@@ -58,7 +62,9 @@ def get_database() -> Database:
 
             settings = get_settings()
             _database = Database(
-                settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
+                settings.database_url,
+                busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+                cache_mb=settings.sqlite_cache_mb,
             )
         return _database
 

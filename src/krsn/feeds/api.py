@@ -15,6 +15,7 @@ from krsn.feeds import service, sources
 from krsn.feeds.models import ThreatFeed, ThreatSource, ThreatSourceType
 from krsn.feeds.runner import run_feed
 from krsn.feeds.schemas import (
+    CredentialRead,
     FeedCreate,
     FeedRead,
     FeedRun,
@@ -44,6 +45,8 @@ feeds_router = APIRouter(prefix="/feeds", tags=["feeds"], route_class=ApiRoute)
 def _source_read(source: ThreatSource) -> ThreatSourceRead:
     shown = ThreatSourceRead.model_validate(source)
     shown.authentication_config_keys = sources.authentication_keys(source)
+    summary = sources.credential_summary(source.authentication_config)
+    shown.authentication = CredentialRead(**summary) if summary is not None else None
     return shown
 
 
@@ -103,7 +106,9 @@ def list_sources(
 def create_source(
     body: ThreatSourceCreate, principal: IntelWriter, session: DbSession
 ) -> ThreatSourceRead:
-    """A new provider; its ``authentication_config`` is stored encrypted and never shown."""
+    """A new provider; its ``authentication_config`` (a header, bearer, basic or query
+    credential its feeds are fetched with) is stored encrypted; only its type and names are
+    ever shown."""
     source = sources.create_source(
         session, actor=principal.actor, name=body.name, values=body.model_dump(exclude={"name"})
     )
@@ -159,9 +164,9 @@ def list_feeds(
 
 @feeds_router.post("", response_model=FeedRead, status_code=201, summary="Add a feed")
 def create_feed(body: FeedCreate, principal: IntelWriter, session: DbSession) -> FeedRead:
-    """Add a feed from a template (``template``, ``parameters``, optional ``name``) or by
-    hand (``name``, ``url``, ``format``, ``parsing_rules``, ``source``); its first run is
-    due at once."""
+    """Add a feed from a template (``template``, ``parameters``, optional ``name`` and the
+    provider's ``authentication_config``) or by hand (``name``, ``url``, ``format``,
+    ``parsing_rules``, ``source``); its first run is due at once."""
     if isinstance(body, TemplateFeedCreate):
         feed = service.add_from_template(
             session,
@@ -169,6 +174,9 @@ def create_feed(body: FeedCreate, principal: IntelWriter, session: DbSession) ->
             template=body.template,
             name=body.name,
             values=body.parameters,
+            credential=body.authentication_config.model_dump()
+            if body.authentication_config is not None
+            else None,
         )
     else:
         feed = service.create_feed(

@@ -22,6 +22,9 @@ to a few MiB, then on disk), never a ``bytes`` of unknown size:
 - **Egress.** Every hop is checked by :mod:`krsn.feeds.egress` before the request and again
   when the socket opens; redirects are followed here, one checked hop at a time, at most
   ``max_redirects``, and headers and credentials go only to the original origin.
+- **Cancel.** ``cancel`` (a :class:`threading.Event`) ends the call when it is set: between
+  attempts, during a back-off wait and between chunks of the body, so a shutting-down server
+  does not wait out a long ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -32,11 +35,12 @@ import logging
 import random
 import re
 import tempfile
+import threading
 import time
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Final, Literal
@@ -66,6 +70,7 @@ SPOOL_IN_MEMORY: Final = 8 * 1024 * 1024
 _GZIP_MAGIC: Final = b"\x1f\x8b"
 _ZIP_MAGIC: Final = b"PK\x03\x04"
 _EXCERPT_CHARS: Final = 200
+CANCELLED: Final = "stopped: the process is shutting down"
 _jitter = random.SystemRandom()
 
 
@@ -112,6 +117,8 @@ class FetchResult:
     elapsed: float
     """Seconds the whole call took, retries and back-off included."""
     attempts: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """The final response's headers (case-insensitive), for protocols that answer in them."""
 
     def close(self) -> None:
         """Release the temporary body."""
@@ -143,6 +150,23 @@ def _display(url: str | httpx.URL) -> str:
     parsed = httpx.URL(str(url))
     shown = parsed.copy_with(username=None, password=None, query=None, fragment=None)
     return str(shown) + ("?…" if parsed.query else "")
+
+
+class _RedactQueries(logging.Filter):
+    """Strip query strings from httpx's own request log lines: they may carry API keys."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(
+            isinstance(arg, httpx.URL) for arg in record.args
+        ):
+            record.args = tuple(
+                _display(arg) if isinstance(arg, httpx.URL) else arg for arg in record.args
+            )
+        return True
+
+
+# httpx logs every request's full URL at INFO; a feed's query may hold its credential.
+logging.getLogger("httpx").addFilter(_RedactQueries())
 
 
 class _TooLarge(Exception):
@@ -424,6 +448,7 @@ class _Plan:
     url: str
     headers: dict[str, str]
     extra_headers: dict[str, str]
+    params: dict[str, str]
     auth: httpx.Auth | tuple[str, str] | None
     timeout: float
     max_bytes: int
@@ -435,6 +460,7 @@ class _Plan:
     spool_dir: str | Path | None
     started: float
     deadline: float
+    cancel: threading.Event | None = None
 
 
 def _open(client: httpx.Client, plan: _Plan) -> httpx.Response:
@@ -452,7 +478,14 @@ def _open(client: httpx.Client, plan: _Plan) -> httpx.Response:
         headers = dict(plan.headers)
         if same_origin:
             headers.update(plan.extra_headers)
-        request = client.build_request("GET", url, headers=headers, timeout=plan.timeout)
+        # Query parameters may be credentials: like headers, they go to the origin only.
+        request = client.build_request(
+            "GET",
+            url,
+            headers=headers,
+            params=plan.params if same_origin and plan.params else None,
+            timeout=plan.timeout,
+        )
         response = client.send(
             request,
             auth=plan.auth if same_origin and plan.auth is not None else None,
@@ -513,6 +546,7 @@ def _read(response: httpx.Response, plan: _Plan) -> FetchResult:
             sha256=None,
             elapsed=0.0,
             attempts=0,
+            headers=response.headers,
         )
     if status == 429 or status >= 500:
         raise _Retry(
@@ -559,6 +593,12 @@ def _read(response: httpx.Response, plan: _Plan) -> FetchResult:
     try:
         for chunk in response.iter_raw():  # as received: the deadline is checked often
             body.feed(chunk)
+            if plan.cancel is not None and plan.cancel.is_set():
+                raise FetchError(
+                    f"{shown}: {CANCELLED} ({_mib(body.raw_size)} received)",
+                    url=plan.url,
+                    http_status=status,
+                )
             if time.monotonic() - plan.started > plan.deadline:
                 raise FetchError(
                     f"{shown}: the download took longer than {plan.deadline:g} s "
@@ -597,6 +637,7 @@ def _read(response: httpx.Response, plan: _Plan) -> FetchResult:
         sha256=body.sha.hexdigest(),
         elapsed=0.0,
         attempts=0,
+        headers=response.headers,
     )
 
 
@@ -607,6 +648,7 @@ def fetch(
     last_modified: str | None = None,
     headers: Mapping[str, str] | None = None,
     auth: httpx.Auth | tuple[str, str] | None = None,
+    params: Mapping[str, str] | None = None,
     timeout: float = 30.0,
     max_bytes: int = DEFAULT_MAX_BYTES,
     retries: int = 3,
@@ -622,13 +664,17 @@ def fetch(
     spool_dir: str | Path | None = None,
     client: httpx.Client | None = None,
     label: str | None = None,
+    cancel: threading.Event | None = None,
 ) -> FetchResult:
     """Download ``url`` within the size, time and egress limits; see the module docstring.
 
-    ``retries`` is the number of tries after the first. ``client`` defaults to an
-    egress-guarded one (:func:`krsn.feeds.egress.guarded_client`); one passed in must not
-    follow redirects. ``label`` (the feed's name or id) goes into every log line.
-    Raises :class:`FetchError`, or :class:`krsn.feeds.egress.EgressRefused`.
+    ``retries`` is the number of tries after the first. ``headers`` and ``auth`` (credentials
+    among them) go to ``url``'s origin only; ``params`` are added to its query string (log
+    lines and errors never show a query string). ``client`` defaults to an egress-guarded one
+    (:func:`krsn.feeds.egress.guarded_client`); one passed in must not follow redirects.
+    ``label`` (the feed's name or id) goes into every log line; setting ``cancel`` stops the
+    call with a :class:`FetchError`. Raises :class:`FetchError`, or
+    :class:`krsn.feeds.egress.EgressRefused`.
     """
     started = time.monotonic()
     base = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "gzip"}
@@ -640,6 +686,7 @@ def fetch(
         url=url,
         headers=base,
         extra_headers=dict(headers or {}),
+        params=dict(params or {}),
         auth=auth,
         timeout=timeout,
         max_bytes=max_bytes,
@@ -651,6 +698,7 @@ def fetch(
         spool_dir=spool_dir,
         started=started,
         deadline=deadline,
+        cancel=cancel,
     )
     shown = _display(url)
     context = {"feed": label, "url": shown}
@@ -662,6 +710,8 @@ def fetch(
         attempt = 0
         while True:
             attempt += 1
+            if cancel is not None and cancel.is_set():
+                raise FetchError(f"{shown}: {CANCELLED}", url=url, attempts=attempt - 1)
             try:
                 result = _attempt(http, plan)
             except _Retry as failure:
@@ -700,7 +750,15 @@ def fetch(
                     delay,
                     extra=context,
                 )
-                time.sleep(delay)
+                if cancel is None:
+                    time.sleep(delay)
+                elif cancel.wait(delay):
+                    raise FetchError(
+                        f"{shown}: {failure.reason}; {CANCELLED} before the retry",
+                        url=url,
+                        http_status=failure.http_status,
+                        attempts=attempt,
+                    ) from None
                 continue
             except FetchError as exc:
                 exc.attempts = attempt

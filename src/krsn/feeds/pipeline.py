@@ -32,9 +32,15 @@ from krsn.feeds.formats.base import ParsedRow, ParseError
 from krsn.feeds.models import IntelligenceStatus, ThreatIntelligence
 from krsn.indicators import scoring
 from krsn.indicators.normalise import Indicator, Kind, Rejected, normalise
-from krsn.indicators.store import LAST_SEEN_GRAIN, Report, StorageForm, upsert_stored
+from krsn.indicators.store import (
+    LAST_SEEN_GRAIN,
+    Report,
+    StorageForm,
+    compact_json,
+    upsert_stored,
+)
 
-DEFAULT_BATCH = 5000
+DEFAULT_BATCH = 20_000
 MAX_REPORTED_ERRORS = 1000
 
 
@@ -66,7 +72,9 @@ class IngestSummary:
     parsed: int = 0
     new: int = 0
     updated: int = 0
+    """Known indicators the run reported again (first seen kept, last seen advanced)."""
     unchanged: int = 0
+    """Of ``updated``, those whose stored row already said everything: nothing written."""
     rejected: int = 0
     suppressed: int = 0
     duration_s: float = 0.0
@@ -189,7 +197,7 @@ def ingest_batch(
         connection, form, reports=[r for _, _, r in accepted], source=source.name, now=now
     )
     summary.new += len(stored.new)
-    summary.updated += len(stored.updated)
+    summary.updated += len(stored.updated) + len(stored.unchanged)
     summary.unchanged += len(stored.unchanged)
     _record_intelligence(
         connection,
@@ -197,6 +205,7 @@ def ingest_batch(
         accepted=accepted,
         ids=ids,
         fresh=stored.new,
+        false_positive=stored.false_positive,
         source=source,
         feed=feed,
         run_id=run_id,
@@ -256,6 +265,7 @@ def _record_intelligence(
     accepted: list[tuple[ParsedRow, Indicator, Report]],
     ids: dict[str, str],
     fresh: set[str],
+    false_positive: set[str],
     source: SourceRef,
     feed: FeedRef | None,
     run_id: str,
@@ -277,7 +287,7 @@ def _record_intelligence(
     now_stored = form.time(now)
     seen_texts: dict[datetime, str] = {}
     seen_times: dict[str, datetime] = {}
-    dumps = json.dumps
+    dumps = compact_json
     order = sorted(latest)
     new_ids = iter(form.new_ids(len(order) - len(known)))
     inserts: list[tuple[Any, ...]] = []
@@ -291,6 +301,10 @@ def _record_intelligence(
         processed["last_seen"] = seen_text
         if report.suppressed_by:
             processed["suppressed_by"] = report.suppressed_by
+            status = IntelligenceStatus.FALSE_POSITIVE.value
+        elif indicator.signature in false_positive:
+            # What an analyst ruled a false positive stays one, whoever reports it next.
+            processed["false_positive"] = "analyst"
             status = IntelligenceStatus.FALSE_POSITIVE.value
         else:
             status = IntelligenceStatus.PROCESSED.value
@@ -319,9 +333,12 @@ def _record_intelligence(
                 before_time = seen_times[seen_before] = datetime.fromisoformat(seen_before)
             if report.seen_at - before_time <= LAST_SEEN_GRAIN:
                 processed["last_seen"] = seen_before
-        before = json.loads(before_text) if before_text is not None else None
-        if processed != (before or {}):
-            updates.append((dumps(processed), now_stored, report.confidence, record_id))
+        text = dumps(processed)
+        # Text we wrote compares as text; other spellings (PostgreSQL's jsonb) as documents.
+        if text != before_text and (
+            before_text is None or processed != (json.loads(before_text) or {})
+        ):
+            updates.append((text, now_stored, report.confidence, record_id))
     if inserts:
         if form.postgresql:
             form.copy(connection, _RECORDS, _RECORD_COLUMNS, inserts)

@@ -1,17 +1,21 @@
 """Running a feed: download (conditionally), parse, ingest, and record the run.
 
 The same function serves ``krsn feeds run``, the API's "run now" and the scheduler. The
-download happens outside any transaction; each ingested batch commits on its own; the run
-record and the next scheduled time are written at the end, success or failure alike.
+download happens outside any transaction, with the source's credential; each ingested batch
+commits on its own; the run record and the next scheduled time are written at the end,
+success or failure alike. :func:`run_due` claims each due feed before running it, so two
+schedulers on one database never run a feed twice at once.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, cast
 
@@ -19,15 +23,18 @@ import httpx
 
 from krsn.config import Settings
 from krsn.db import Database
+from krsn.db.types import utcnow
 from krsn.errors import KrsnError
+from krsn.feeds import taxii_client
 from krsn.feeds.egress import EgressRefused
-from krsn.feeds.fetch import FetchError, fetch
-from krsn.feeds.formats.base import FormatError
+from krsn.feeds.fetch import CANCELLED, FetchError, fetch
+from krsn.feeds.formats.base import FormatError, ParsedRow, ParseError
 from krsn.feeds.formats.misp_format import MispFormat
 from krsn.feeds.formats.registry import get_format
 from krsn.feeds.models import FeedFormat, ThreatSource
 from krsn.feeds.pipeline import FeedRef, SourceRef, Suppressor, ingest
-from krsn.feeds.service import get_feed, record_run
+from krsn.feeds.service import claim_feed, due_feeds, get_feed, record_run
+from krsn.feeds.sources import request_credentials
 from krsn.identity import audit
 from krsn.identity.audit import Actor
 from krsn.identity.models import AuditSeverity
@@ -43,7 +50,9 @@ def _allowed_hosts(settings: Settings) -> frozenset[str]:
     return frozenset(h.strip() for h in settings.egress_allowed_hosts.split(",") if h.strip())
 
 
-def _limits(settings: Settings, *, label: str) -> dict[str, Any]:
+def _limits(
+    settings: Settings, *, label: str, stop: threading.Event | None = None
+) -> dict[str, Any]:
     return {
         "timeout": settings.feed_fetch_timeout_seconds,
         "max_bytes": settings.feed_fetch_max_bytes,
@@ -51,7 +60,25 @@ def _limits(settings: Settings, *, label: str) -> dict[str, Any]:
         "allow_private": settings.egress_allow_private,
         "allowed_hosts": _allowed_hosts(settings),
         "label": label,
+        "cancel": stop,
     }
+
+
+class Stopped(KrsnError):
+    """The run was cut short because the process is shutting down."""
+
+
+def _until_stopped(
+    rows: Iterable[ParsedRow | ParseError], stop: threading.Event | None
+) -> Iterator[ParsedRow | ParseError]:
+    """The rows, ending the run between two of them once ``stop`` is set."""
+    if stop is None:
+        yield from rows
+        return
+    for row in rows:
+        if stop.is_set():
+            raise Stopped(CANCELLED)
+        yield row
 
 
 def _is_misp_manifest(format_name: str, url: str) -> bool:
@@ -85,8 +112,13 @@ def run_feed(
     actor: Actor,
     suppressor: Suppressor | None = None,
     on_progress: Callable[[int], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> dict[str, Any]:
-    """Run one feed now; returns the run record also stored in its statistics."""
+    """Run one feed now; returns the run record also stored in its statistics.
+
+    Setting ``stop`` ends the run early (between retries, chunks or rows); it is recorded as
+    failed and due again at once. An unexpected error is recorded too, then re-raised.
+    """
     with database.transaction(readonly=True) as session:
         row = get_feed(session, feed)
         source_row = session.get(ThreatSource, row.source_id)
@@ -102,6 +134,8 @@ def run_feed(
             if source_row.reliability_score is not None
             else None,
         )
+        # Decrypted here, kept in memory only for this run; never logged or recorded.
+        credential_config = source_row.authentication_config
     confidence = stats.get("default_confidence")
     run: dict[str, Any] = {
         "run_id": f"run-{uuid.uuid4()}",
@@ -111,55 +145,87 @@ def run_feed(
     etag = last_modified = None
     succeeded = False
     state: dict[str, Any] = {}
+    unexpected: Exception | None = None
     try:
+        limits = {
+            **_limits(settings, label=name, stop=stop),
+            **request_credentials(credential_config).as_fetch_options(),
+        }
         if format_name == FeedFormat.TAXII:
-            raise KrsnError(
-                "TAXII feeds are not run yet; the TAXII client comes with the sharing work."
+            polled = taxii_client.run_collection(
+                database,
+                url=url,
+                rules=rules,
+                state=stats,
+                fetch_options=limits,
+                source=source,
+                feed=FeedRef(id=feed_id, default_confidence=confidence),
+                suppressor=suppressor,
+                on_progress=on_progress,
+                run_id=run["run_id"],
+                label=name,
             )
-        parser = get_format(format_name)
-        limits = _limits(settings, label=name)
-        with fetch(
-            url, etag=stats.get("etag"), last_modified=stats.get("last_modified"), **limits
-        ) as result:
-            run["fetched_bytes"] = result.size
-            run["attempts"] = result.attempts
-            etag, last_modified = result.etag, result.last_modified
-            if result.status == "not_modified":
-                run["status"] = "not_modified"
-            else:
-                assert result.body is not None
-                body = cast(BinaryIO, result.body)
-                if _is_misp_manifest(format_name, url):
-                    since_text = stats.get("misp_since")
-                    since = datetime.fromisoformat(since_text) if since_text else None
-                    rows = cast(MispFormat, parser).parse_feed(
-                        body, _event_opener(url, limits), rules, since=since
-                    )
-                    state["misp_since"] = run["started_at"]
+            run.update(polled.run)
+            run["errors"] = run["errors"][:20]
+            state.update(polled.state)
+        else:
+            parser = get_format(format_name)
+            with fetch(
+                url, etag=stats.get("etag"), last_modified=stats.get("last_modified"), **limits
+            ) as result:
+                run["fetched_bytes"] = result.size
+                run["attempts"] = result.attempts
+                etag, last_modified = result.etag, result.last_modified
+                if result.status == "not_modified":
+                    run["status"] = "not_modified"
                 else:
-                    rows = parser.parse(body, rules)
-                summary = ingest(
-                    database,
-                    rows=rows,
-                    source=source,
-                    feed=FeedRef(id=feed_id, default_confidence=confidence),
-                    suppressor=suppressor,
-                    on_progress=on_progress,
-                    run_id=run["run_id"],
-                )
-                run.update(status="ok", **summary.as_dict())
-                run["errors"] = run["errors"][:20]
+                    assert result.body is not None
+                    body = cast(BinaryIO, result.body)
+                    if _is_misp_manifest(format_name, url):
+                        since_text = stats.get("misp_since")
+                        since = datetime.fromisoformat(since_text) if since_text else None
+                        rows = cast(MispFormat, parser).parse_feed(
+                            body, _event_opener(url, limits), rules, since=since
+                        )
+                        state["misp_since"] = run["started_at"]
+                    else:
+                        rows = parser.parse(body, rules)
+                    summary = ingest(
+                        database,
+                        rows=_until_stopped(rows, stop),
+                        source=source,
+                        feed=FeedRef(id=feed_id, default_confidence=confidence),
+                        suppressor=suppressor,
+                        on_progress=on_progress,
+                        run_id=run["run_id"],
+                        batch_size=settings.ingest_batch_rows,
+                    )
+                    run.update(status="ok", **summary.as_dict())
+                    run["errors"] = run["errors"][:20]
         succeeded = True
     except (FetchError, FormatError, KrsnError, httpx.InvalidURL, ValueError) as exc:
         # A stored URL the client cannot use is the feed's fault: record it, never crash.
         detail = exc.detail if isinstance(exc, KrsnError) else str(exc)
         run.update(status="failed", error=detail)
         log.warning("feed %s failed: %s", name, detail, extra={"feed": name})
+    except Exception as exc:
+        # A fault of ours, not the feed's: recorded like any failure, then re-raised.
+        unexpected = exc
+        run.update(status="failed", error=f"internal error ({type(exc).__name__}); see the log")
+        log.exception("feed %s: the run failed unexpectedly", name, extra={"feed": name})
     run["duration_s"] = round(time.perf_counter() - started, 3)
+    # A run cut short by a shutdown is due again as soon as a scheduler runs.
+    cut_short = not succeeded and stop is not None and stop.is_set()
     with database.transaction() as session:
         row = get_feed(session, str(feed_id))
         record_run(
-            row, run, etag=etag, last_modified=last_modified, succeeded=succeeded, state=state
+            row,
+            run,
+            etag=etag,
+            last_modified=last_modified,
+            succeeded=succeeded,
+            state=state,
+            next_run=utcnow() if cut_short else None,
         )
         audit.record(
             session,
@@ -170,7 +236,78 @@ def run_feed(
             details={k: v for k, v in run.items() if k != "errors"},
             severity=AuditSeverity.INFO if succeeded else AuditSeverity.WARNING,
         )
+    if unexpected is not None:
+        raise unexpected
     return run
+
+
+@dataclass(slots=True)
+class DueRuns:
+    """What one pass over the due feeds did."""
+
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    """The record of each run, with ``feed`` (its name) added."""
+    skipped: list[str] = field(default_factory=list)
+    """Due feeds another scheduler claimed first."""
+    due: int = 0
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for run in self.runs if run.get("status") == "failed")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary ``krsn feeds schedule --json`` prints."""
+        return {
+            "due": self.due,
+            "ran": len(self.runs),
+            "failed": self.failed,
+            "skipped": list(self.skipped),
+            "runs": list(self.runs),
+        }
+
+
+def run_due(
+    database: Database,
+    *,
+    settings: Settings,
+    actor: Actor,
+    suppressor: Suppressor | None = None,
+    stop: threading.Event | None = None,
+) -> DueRuns:
+    """Claim and run each due feed in turn; a feed that fails is recorded and the next runs.
+
+    A feed claimed by another scheduler meanwhile is skipped; setting ``stop`` ends the
+    pass after (or, through the run, during) the current feed.
+    """
+    with database.transaction(readonly=True) as session:
+        due = [(feed.id, feed.feed_name) for feed in due_feeds(session)]
+    done = DueRuns(due=len(due))
+    for feed_id, name in due:
+        if stop is not None and stop.is_set():
+            break
+        with database.transaction() as session:
+            claimed = claim_feed(session, feed_id=feed_id)
+        if not claimed:
+            log.info("feed %s: claimed by another scheduler; skipped", name, extra={"feed": name})
+            done.skipped.append(name)
+            continue
+        try:
+            run = run_feed(
+                database,
+                feed=str(feed_id),
+                settings=settings,
+                actor=actor,
+                suppressor=suppressor,
+                stop=stop,
+            )
+        except KrsnError as exc:  # the feed went away between the claim and the run
+            run = {"status": "failed", "error": exc.detail}
+            log.warning("feed %s: %s", name, exc.detail, extra={"feed": name})
+        except Exception as exc:
+            # run_feed logged and recorded it; one broken feed must not stop the others.
+            run = {"status": "failed", "error": f"internal error ({type(exc).__name__})"}
+        done.runs.append({"feed": name, **run})
+    return done
 
 
 def run_due_feeds(
@@ -179,13 +316,7 @@ def run_due_feeds(
     settings: Settings,
     actor: Actor,
     suppressor: Suppressor | None = None,
+    stop: threading.Event | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every active feed whose next run is due (what the scheduler calls)."""
-    from krsn.feeds.service import due_feeds
-
-    with database.transaction(readonly=True) as session:
-        names = [str(feed.id) for feed in due_feeds(session)]
-    return [
-        run_feed(database, feed=name, settings=settings, actor=actor, suppressor=suppressor)
-        for name in names
-    ]
+    """Run every active feed whose next run is due, each claimed first; their run records."""
+    return run_due(database, settings=settings, actor=actor, suppressor=suppressor, stop=stop).runs

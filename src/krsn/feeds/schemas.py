@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+)
 from pydantic.json_schema import SkipJsonSchema
 
 from krsn.feeds.models import FeedFormat, ThreatSourceType
@@ -23,6 +31,113 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# --- credentials ----------------------------------------------------------------------------
+
+CredentialType = Literal["header", "bearer", "basic", "query"]
+CREDENTIAL_TYPES: Final[tuple[str, ...]] = ("header", "bearer", "basic", "query")
+
+# Headers the HTTP client or the fetcher set themselves; a credential must not replace them.
+RESERVED_HEADERS: Final = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "accept-encoding",
+        "if-none-match",
+        "if-modified-since",
+        "user-agent",
+    }
+)
+MASK: Final = "********"
+
+
+def _one_line(value: str) -> str:
+    if any(ch in value for ch in "\r\n\x00"):
+        raise ValueError("must be one line, without control characters")
+    return value
+
+
+def _allowed_header(name: str) -> str:
+    if name.lower() in RESERVED_HEADERS:
+        raise ValueError(f"{name} is set by the fetcher; use another header")
+    return name
+
+
+Secret = Annotated[str, Field(min_length=1, max_length=4096, repr=False), AfterValidator(_one_line)]
+HeaderName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
+        description="An HTTP header name, as in Auth-Key or X-Api-Key.",
+    ),
+    AfterValidator(_allowed_header),
+]
+
+
+class HeaderCredential(Strict):
+    """A secret sent in a request header (abuse.ch's ``Auth-Key``, ``X-Api-Key``, …)."""
+
+    type: Literal["header"]
+    name: HeaderName
+    value: Secret
+
+
+class BearerCredential(Strict):
+    """A token sent as ``Authorization: Bearer <token>``."""
+
+    type: Literal["bearer"]
+    token: Annotated[Secret, Field(pattern=r"^\S+$")]
+
+
+class BasicCredential(Strict):
+    """HTTP basic authentication."""
+
+    type: Literal["basic"]
+    username: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^:\r\n\x00]+$")]
+    password: Secret
+
+
+class QueryCredential(Strict):
+    """A secret sent as a query parameter (``?apikey=…``); prefer a header where offered."""
+
+    type: Literal["query"]
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._~-]+$")]
+    value: Secret
+
+
+def _credential_type(value: Any) -> str | None:
+    found = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return found if found in CREDENTIAL_TYPES else None
+
+
+SourceCredential = Annotated[
+    Annotated[HeaderCredential, Tag("header")]
+    | Annotated[BearerCredential, Tag("bearer")]
+    | Annotated[BasicCredential, Tag("basic")]
+    | Annotated[QueryCredential, Tag("query")],
+    Discriminator(
+        _credential_type,
+        custom_error_type="credential_type",
+        custom_error_message="set 'type' to header, bearer, basic or query",
+    ),
+]
+"""What ``threat_sources.authentication_config`` holds: one credential, by ``type``."""
+
+
+class CredentialRead(BaseModel):
+    """A source's credential as shown: its type and names, every secret masked."""
+
+    type: str
+    name: str | None = Field(None, description="The header or query parameter it is sent in.")
+    username: str | None = None
+    value: str | None = Field(None, description="Masked.")
+    token: str | None = Field(None, description="Masked.")
+    password: str | None = Field(None, description="Masked.")
+
+
 # --- templates ------------------------------------------------------------------------------
 
 
@@ -33,6 +148,13 @@ class TemplateParameterRead(BaseModel):
     required: bool
     default: str | None
     pattern: str | None
+
+
+class TemplateCredentialRead(BaseModel):
+    types: list[str] = Field(description="Credential types the provider accepts, preferred first.")
+    name: str | None = Field(None, description="The header or query parameter, when fixed.")
+    required: bool
+    description: str
 
 
 class FeedTemplateRead(BaseModel):
@@ -54,6 +176,9 @@ class FeedTemplateRead(BaseModel):
     description: str
     notes: str | None
     parameters: list[TemplateParameterRead]
+    credential: TemplateCredentialRead | None = Field(
+        None, description="The credential the provider takes; it is stored on the source."
+    )
 
 
 # --- threat sources -------------------------------------------------------------------------
@@ -64,8 +189,10 @@ class ThreatSourceCreate(Strict):
     description: Annotated[str, Field(max_length=10_000)] | None = None
     source_type: ThreatSourceType | None = None
     api_endpoint: Url | None = None
-    authentication_config: dict[str, Any] | None = Field(
-        None, description="Credentials for the provider; stored encrypted, never returned."
+    authentication_config: SourceCredential | None = Field(
+        None,
+        description="The credential its feeds are fetched with; stored encrypted, never "
+        "returned (``authentication`` shows its type and names).",
     )
     is_active: bool = True
     refresh_interval_minutes: Minutes | None = None
@@ -80,8 +207,8 @@ class ThreatSourceUpdate(Strict):
     description: Annotated[str, Field(max_length=10_000)] | None = None
     source_type: ThreatSourceType | None = None
     api_endpoint: Url | None = None
-    authentication_config: dict[str, Any] | None = Field(
-        None, description="Replaces the stored config as a whole; null removes it."
+    authentication_config: SourceCredential | None = Field(
+        None, description="Replaces the stored credential as a whole; null removes it."
     )
     is_active: bool | SkipJsonSchema[None] = None
     refresh_interval_minutes: Minutes | None = None
@@ -105,6 +232,9 @@ class ThreatSourceRead(BaseModel):
     authentication_config_keys: list[str] = Field(
         default_factory=list, description="Which keys the authentication config sets."
     )
+    authentication: CredentialRead | None = Field(
+        None, description="The credential's type and header name; its secret is masked."
+    )
 
 
 # --- feeds ----------------------------------------------------------------------------------
@@ -116,6 +246,11 @@ class TemplateFeedCreate(Strict):
     template: Annotated[str, Field(min_length=1, max_length=100)]
     parameters: dict[str, Annotated[str, Field(max_length=2048)]] | None = None
     name: Name | None = None
+    authentication_config: SourceCredential | None = Field(
+        None,
+        description="A credential for the provider (see the template's ``credential``); "
+        "stored encrypted on its source, replacing any there.",
+    )
 
 
 class CustomFeedCreate(Strict):

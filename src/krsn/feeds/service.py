@@ -1,19 +1,21 @@
-"""Feeds: add one from a template or by hand, list them, change, delete and preview them.
+"""Feeds: add one from a template or by hand, list them, change, delete and preview them;
+find the due ones and claim one for a run.
 
 A feed belongs to a provider (``threat_sources``); adding a feed from a template creates
-its provider on first use with the template's reliability. ETag / Last-Modified of the
-last download and the history of runs live in ``feed_statistics``.
+its provider on first use with the template's reliability, and stores the credential given
+with it on that provider. ETag / Last-Modified of the last download and the history of runs
+live in ``feed_statistics``.
 """
 
 from __future__ import annotations
 
 import io
 import uuid
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from krsn.db.pagination import PageResult, paginate
@@ -23,7 +25,9 @@ from krsn.feeds.formats.base import FormatError, ParseError
 from krsn.feeds.formats.registry import get_format
 from krsn.feeds.models import FeedFormat, ThreatFeed, ThreatSource, ThreatSourceType
 from krsn.feeds.pipeline import Suppressor
-from krsn.feeds.sources import ensure_source
+from krsn.feeds.sources import ensure_source, set_credential
+from krsn.feeds.taxii_client import check_collection_url
+from krsn.feeds.taxii_client import validate_rules as validate_taxii_rules
 from krsn.feeds.templates import get_template
 from krsn.identity import audit
 from krsn.identity.audit import Actor
@@ -47,9 +51,9 @@ def _check_url(url: str) -> str:
 
 
 def _check_rules(format_name: str, rules: dict[str, Any]) -> dict[str, Any]:
-    if format_name == FeedFormat.TAXII:
-        return rules
     try:
+        if format_name == FeedFormat.TAXII:
+            return validate_taxii_rules(rules)
         return get_format(format_name).validate_rules(rules)
     except Invalid as exc:
         raise Invalid(
@@ -80,6 +84,8 @@ def create_feed(
             f"unknown format {format_name!r}; use one of {', '.join(f.value for f in FeedFormat)}",
         )
     _check_url(url)
+    if format_name == FeedFormat.TAXII:
+        check_collection_url(url)
     if not 5 <= update_frequency_minutes <= 7 * 24 * 60:
         raise Invalid("update_frequency_minutes", "must be between 5 and 10080")
     clash = session.scalar(
@@ -116,24 +122,36 @@ def add_from_template(
     template: str,
     name: str | None = None,
     values: dict[str, str] | None = None,
+    credential: dict[str, Any] | None = None,
 ) -> ThreatFeed:
-    """A feed made from a built-in template, with its parameters filled in."""
+    """A feed made from a built-in template, with its parameters filled in.
+
+    ``credential`` (an ``authentication_config``) is stored on the feed's provider, replacing
+    the one there. A template whose server is a parameter (TAXII) gets a provider per host,
+    so two servers never share a credential.
+    """
     chosen = get_template(template)
     rendered = chosen.render(values or {})
-    return create_feed(
+    provider = chosen.provider
+    if chosen.url.startswith("{"):
+        provider = f"{chosen.provider} ({httpx.URL(rendered.url).host})"
+    feed = create_feed(
         session,
         actor=actor,
         name=name or chosen.name,
         url=rendered.url,
         format_name=rendered.format,
         parsing_rules=rendered.parsing_rules,
-        source_name=chosen.provider,
+        source_name=provider,
         reliability=float(chosen.source_reliability),
         default_confidence=float(rendered.default_confidence),
         update_frequency_minutes=rendered.update_frequency_minutes,
         template=chosen.name,
         source_type=chosen.source_type,
     )
+    if credential is not None:
+        set_credential(session, actor=actor, source_id=feed.source_id, credential=credential)
+    return feed
 
 
 def get_feed(session: Session, name_or_id: str) -> ThreatFeed:
@@ -171,6 +189,32 @@ def due_feeds(session: Session) -> list[ThreatFeed]:
     )
 
 
+def claim_feed(session: Session, *, feed_id: uuid.UUID, now: datetime | None = None) -> bool:
+    """Take a due feed for one run: True when this caller now owns the run.
+
+    The claim moves ``next_scheduled_update`` a period ahead with an UPDATE that applies
+    only while the feed is still due, so of two schedulers (threads, processes or hosts on
+    one database) only the first to update the row gets it: on PostgreSQL the second waits
+    for the first's row lock, then finds the row no longer due; on SQLite writers are
+    serialised. Commit the claim at once, before the run, so others see it.
+    """
+    now = now or utcnow()
+    minutes = session.scalar(
+        select(ThreatFeed.update_frequency_minutes).where(ThreatFeed.id == feed_id)
+    )
+    claimed = session.execute(
+        update(ThreatFeed)
+        .where(
+            ThreatFeed.id == feed_id,
+            ThreatFeed.is_active.is_(True),
+            ThreatFeed.next_scheduled_update <= now,
+        )
+        .values(next_scheduled_update=now + timedelta(minutes=minutes or DEFAULT_FREQUENCY))
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], claimed).rowcount == 1
+
+
 def record_run(
     feed: ThreatFeed,
     run: dict[str, Any],
@@ -179,11 +223,13 @@ def record_run(
     last_modified: str | None = None,
     succeeded: bool,
     state: dict[str, Any] | None = None,
+    next_run: datetime | None = None,
 ) -> None:
     """Append a run to the feed's statistics and schedule the next one.
 
     ``state`` (kept only when the run succeeded) is what the next run resumes from, such as
-    the time up to which a MISP feed's events were read.
+    the time up to which a MISP feed's events were read. The next run is a period from now,
+    or ``next_run`` (a run cut short by a shutdown is due again at once).
     """
     stats = dict(feed.feed_statistics or {})
     if succeeded and state:
@@ -195,7 +241,7 @@ def record_run(
             stats["etag"], stats["last_modified"] = etag, last_modified
         feed.last_successful_update = utcnow()
     feed.feed_statistics = stats
-    feed.next_scheduled_update = utcnow() + timedelta(
+    feed.next_scheduled_update = next_run or utcnow() + timedelta(
         minutes=feed.update_frequency_minutes or DEFAULT_FREQUENCY
     )
 
@@ -233,6 +279,8 @@ def update_feed(
         if not isinstance(url, str):
             raise Invalid("url", "must be an http:// or https:// address")
         row.feed_url = _check_url(url)
+        if row.format == FeedFormat.TAXII:
+            check_collection_url(url)
     if "parsing_rules" in changes:
         rules = changes["parsing_rules"] if changes["parsing_rules"] is not None else {}
         row.parsing_rules = _check_rules(row.format.value if row.format else "", rules)

@@ -1,11 +1,20 @@
-"""Threat-intel providers (``threat_sources``): find or create one by name, and their CRUD."""
+"""Threat-intel providers (``threat_sources``): find or create one by name, their CRUD, and
+the credential their feeds are fetched with.
+
+A source's ``authentication_config`` (encrypted at rest) holds one credential, checked by
+:data:`krsn.feeds.schemas.SourceCredential`: a header, a bearer token, HTTP basic or a query
+parameter. It is written here and read by the runner; it is never returned, logged or
+audited: :func:`credential_summary` shows its type and names with the secret masked.
+"""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -13,8 +22,25 @@ from krsn.db.pagination import PageResult, paginate
 from krsn.errors import Conflict, Invalid, NotFound
 from krsn.feeds.models import ThreatFeed, ThreatSource, ThreatSourceType
 from krsn.feeds.pipeline import SourceRef
+from krsn.feeds.schemas import (
+    CREDENTIAL_TYPES,
+    MASK,
+    BasicCredential,
+    BearerCredential,
+    HeaderCredential,
+    QueryCredential,
+    SourceCredential,
+)
 from krsn.identity import audit
 from krsn.identity.audit import Actor
+
+_CREDENTIAL: Final = TypeAdapter[Any](SourceCredential)
+_CREDENTIAL_FIELDS: Final = {
+    "header": ("type", "name", "value"),
+    "bearer": ("type", "token"),
+    "basic": ("type", "username", "password"),
+    "query": ("type", "name", "value"),
+}
 
 
 def ensure_source(
@@ -65,6 +91,105 @@ def authentication_keys(source: ThreatSource) -> list[str]:
     return sorted(str(key) for key in (source.authentication_config or {}))
 
 
+# --- credentials ----------------------------------------------------------------------------
+
+
+def check_credential(config: Any) -> dict[str, Any] | None:
+    """A credential as stored, or ``Invalid`` naming the field at fault (never its value)."""
+    if config is None:
+        return None
+    try:
+        credential = _CREDENTIAL.validate_python(config)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        location = [str(part) for part in error["loc"]]
+        if location and location[0] in CREDENTIAL_TYPES:
+            location = location[1:]  # the union's tag, not a field
+        where = ".".join(["authentication_config", *location])
+        reason = error["msg"].removeprefix("Value error, ")
+        kind = _kind_of(config)
+        if error["type"] == "extra_forbidden" and kind is not None:
+            reason = f"not a field of a {kind} credential; it takes: " + ", ".join(
+                _CREDENTIAL_FIELDS[kind]
+            )
+        elif error["type"] == "missing" and kind is not None:
+            reason = f"a {kind} credential needs it; it takes: " + ", ".join(
+                _CREDENTIAL_FIELDS[kind]
+            )
+        raise Invalid(where, reason) from None
+    dumped: dict[str, Any] = credential.model_dump()
+    return dumped
+
+
+def _kind_of(config: Any) -> str | None:
+    kind = config.get("type") if isinstance(config, dict) else None
+    return kind if kind in _CREDENTIAL_FIELDS else None
+
+
+def credential_summary(config: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The credential's type and names, each secret replaced by a mask."""
+    if not config:
+        return None
+    kind = _kind_of(config)
+    if kind is None:
+        # A config stored before credentials were checked: say so, show nothing of it.
+        return {"type": "unrecognised"}
+    shown: dict[str, Any] = {"type": kind}
+    for name in _CREDENTIAL_FIELDS[kind][1:]:
+        if name in ("name", "username"):
+            shown[name] = config.get(name)
+        else:
+            shown[name] = MASK
+    return shown
+
+
+@dataclass(slots=True)
+class RequestCredentials:
+    """What a credential adds to a request: headers, basic auth, query parameters."""
+
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+    auth: tuple[str, str] | None = field(default=None, repr=False)
+    params: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def as_fetch_options(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`krsn.feeds.fetch.fetch`."""
+        return {"headers": dict(self.headers), "auth": self.auth, "params": dict(self.params)}
+
+
+def request_credentials(config: dict[str, Any] | None) -> RequestCredentials:
+    """The request parts of a stored credential; ``Invalid`` when it is not usable."""
+    if not config:
+        return RequestCredentials()
+    try:
+        credential = _CREDENTIAL.validate_python(config)
+    except ValidationError:
+        raise Invalid(
+            "authentication_config",
+            "the source's stored credential is not usable; set it again as a header, "
+            "bearer, basic or query credential",
+        ) from None
+    if isinstance(credential, HeaderCredential):
+        return RequestCredentials(headers={credential.name: credential.value})
+    if isinstance(credential, BearerCredential):
+        return RequestCredentials(headers={"Authorization": f"Bearer {credential.token}"})
+    if isinstance(credential, BasicCredential):
+        return RequestCredentials(auth=(credential.username, credential.password))
+    assert isinstance(credential, QueryCredential)
+    return RequestCredentials(params={credential.name: credential.value})
+
+
+def set_credential(
+    session: Session, *, actor: Actor, source_id: uuid.UUID, credential: dict[str, Any] | None
+) -> ThreatSource:
+    """Replace a source's credential (None removes it); audited without the secret."""
+    return update_source(
+        session,
+        actor=actor,
+        source_id=source_id,
+        changes={"authentication_config": credential},
+    )
+
+
 def _clean_name(name: str) -> str:
     name = name.strip()
     if not name or len(name) > 255:
@@ -102,13 +227,18 @@ def _check_values(values: dict[str, Any]) -> dict[str, Any]:
         checked["source_type"] = ThreatSourceType(checked["source_type"])
     if "metadata" in checked:
         checked["metadata_"] = checked.pop("metadata")
+    if "authentication_config" in checked:
+        checked["authentication_config"] = check_credential(checked["authentication_config"])
     return checked
 
 
 def _auth_details(before: list[str] | None, source: ThreatSource) -> dict[str, Any]:
-    # The config itself never reaches the audit log; which keys it sets does.
+    # The config itself never reaches the audit log; which keys it sets and its type do.
     after = authentication_keys(source)
     details: dict[str, Any] = {"authentication_config_keys": after}
+    summary = credential_summary(source.authentication_config)
+    if summary is not None:
+        details["authentication_type"] = summary["type"]
     if before is not None:
         details["authentication_config_changed"] = True
     return details
@@ -132,7 +262,7 @@ def create_source(
         source,
         actor=actor,
         resource_type="threat_source",
-        details={"authentication_config_keys": authentication_keys(source)},
+        details=_auth_details(None, source),
     )
     return source
 

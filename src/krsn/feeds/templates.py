@@ -5,12 +5,17 @@ current layout), how often to refresh it, and how far to trust it. ``default_con
 confidence given to an indicator the feed lists (0..100) when the feed states none of its own;
 ``source_reliability`` is the provider's ``threat_sources.reliability_score``.
 
-Some templates take parameters (a TAXII collection, a Maltrail trail, credentials): ``{name}``
-in the URL, in a header or in ``parameter_rules`` is replaced by the value given to
-:meth:`FeedTemplate.render`. A header or rule that names an optional parameter left unset is
-dropped; a parameter of kind ``url`` is inserted as given (after a check), any other is
-percent-encoded when it goes into the URL. ``parsing_rules`` never hold placeholders, so they
-are usable as they stand (a saved file read with a template's rules).
+Some templates take parameters (a TAXII API root and collection, a Maltrail trail): ``{name}``
+in the URL or in ``parameter_rules`` is replaced by the value given to
+:meth:`FeedTemplate.render`. A rule that names an optional parameter left unset is dropped; a
+parameter of kind ``url`` is inserted as given (after a check), any other is percent-encoded
+when it goes into the URL. ``parsing_rules`` never hold placeholders, so they are usable as
+they stand (a saved file read with a template's rules).
+
+Credentials are not parameters: a template says which credential its provider takes
+(``credential``: abuse.ch's ``Auth-Key`` header, a TAXII server's bearer token or basic
+login), and the secret itself is stored, encrypted, on the feed's source
+(``threat_sources.authentication_config``), where every feed of that provider finds it.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import copy
 import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final, Literal
 from urllib.parse import quote, urlsplit
 
@@ -27,13 +32,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from krsn.errors import Invalid, NotFound
 from krsn.feeds.models import ThreatSourceType
+from krsn.feeds.schemas import CredentialType
 from krsn.indicators.normalise import Kind
 
 __all__ = [
     "FeedTemplate",
     "RenderedFeed",
+    "TemplateCredential",
     "TemplateFormat",
     "TemplateParameter",
+    "build_credential",
     "get_template",
     "list_templates",
 ]
@@ -50,18 +58,32 @@ class TemplateParameter(BaseModel):
 
     name: str = Field(pattern=r"^[a-z_][a-z0-9_]*$")
     description: str
-    kind: Literal["text", "path", "url", "secret"] = "text"
+    kind: Literal["text", "path", "url"] = "text"
     """``path`` keeps its slashes in the URL (its pattern must refuse ``..``); ``url`` must be
-    an http(s) URL; ``secret`` is a credential, never logged or shown."""
+    an http(s) URL."""
     required: bool = True
     default: str | None = None
     pattern: str | None = None
     """A regex the whole value must match."""
 
 
+class TemplateCredential(BaseModel):
+    """The credential a template's provider takes, kept on the source, never in the feed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    types: tuple[CredentialType, ...] = Field(min_length=1)
+    """The credential types the provider accepts, the usual one first."""
+    name: str | None = None
+    """The header (or query parameter) a ``header`` (``query``) credential is sent in."""
+    required: bool = False
+    """True when the feed answers nothing without it."""
+    description: str
+
+
 @dataclass(slots=True)
 class RenderedFeed:
-    """A template filled with parameter values: what the feed row and the fetcher need."""
+    """A template filled with parameter values: what the feed row needs."""
 
     name: str
     url: str
@@ -69,10 +91,6 @@ class RenderedFeed:
     parsing_rules: dict[str, Any]
     update_frequency_minutes: int
     default_confidence: int
-    headers: dict[str, str] = field(default_factory=dict)
-    """Request headers, credentials included: store them encrypted with the source."""
-    auth: tuple[str, str] | None = None
-    """HTTP basic credentials, when the template takes them."""
 
 
 class FeedTemplate(BaseModel):
@@ -102,9 +120,8 @@ class FeedTemplate(BaseModel):
     notes: str | None = None
     """Caveats an operator should know before enabling it."""
     parameters: tuple[TemplateParameter, ...] = ()
-    headers: dict[str, str] = Field(default_factory=dict)
-    basic_auth: tuple[str, str] | None = None
-    """Username and password, as placeholders: ``("{username}", "{password}")``."""
+    credential: TemplateCredential | None = None
+    """The credential the provider takes, if any (see :func:`build_credential`)."""
 
     def render(self, values: Mapping[str, str] | None = None) -> RenderedFeed:
         """The feed with its parameters filled in; raises ``Invalid`` naming a bad one."""
@@ -113,8 +130,16 @@ class FeedTemplate(BaseModel):
         for name in given:
             if name not in known:
                 accepted = ", ".join(known) or "none"
+                hint = (
+                    "; a credential is stored on the source instead (--auth-key, or "
+                    "authentication_config)"
+                    if self.credential is not None
+                    else ""
+                )
                 raise Invalid(
-                    name, f"the {self.name} template takes no such parameter (it takes: {accepted})"
+                    name,
+                    f"the {self.name} template takes no such parameter (it takes: {accepted})"
+                    + hint,
                 )
         resolved: dict[str, str] = {}
         for parameter in self.parameters:
@@ -137,16 +162,6 @@ class FeedTemplate(BaseModel):
             return value if kind == "url" else quote(value, safe="/" if kind == "path" else "")
 
         url = _PLACEHOLDER.sub(in_url, self.url)
-        headers = {}
-        for header, template in self.headers.items():
-            filled = _fill(template, resolved)
-            if filled is not None:
-                headers[header] = filled
-        auth = None
-        if self.basic_auth is not None:
-            user, password = (_fill(part, resolved) for part in self.basic_auth)
-            if user is not None and password is not None:
-                auth = (user, password)
         rules = copy.deepcopy(self.parsing_rules)
         for key, template in _fill_rules(self.parameter_rules, resolved).items():
             if isinstance(template, list) and isinstance(rules.get(key), list):
@@ -160,8 +175,6 @@ class FeedTemplate(BaseModel):
             parsing_rules=rules,
             update_frequency_minutes=self.update_frequency_minutes,
             default_confidence=self.default_confidence,
-            headers=headers,
-            auth=auth,
         )
 
 
@@ -209,14 +222,12 @@ ABUSE_CH_TERMS: Final = (
     "abuse.ch data is free for commercial and non-commercial use (CC0); see "
     "https://abuse.ch/terms-of-use/. abuse.ch may require a free Auth-Key for some downloads."
 )
-ABUSE_CH_AUTH = TemplateParameter(
-    name="auth_key",
+ABUSE_CH_AUTH: Final = TemplateCredential(
+    types=("header",),
+    name="Auth-Key",
     description="abuse.ch Auth-Key (free at https://auth.abuse.ch/), sent as the Auth-Key "
-    "header when set",
-    kind="secret",
-    required=False,
+    "header of every abuse.ch feed",
 )
-ABUSE_CH_HEADERS: Final = {"Auth-Key": "{auth_key}"}
 
 # A quoted CSV field and the separator abuse.ch writes between fields (`","` or `", "`).
 _Q: Final = r'"[^"]*"'
@@ -287,8 +298,7 @@ _TEMPLATES: Final[tuple[FeedTemplate, ...]] = (
         licence=ABUSE_CH_TERMS,
         description="URLs currently serving malware, with their threat and tags. The file's "
         "header is a comment, so the columns are named in the rules.",
-        parameters=(ABUSE_CH_AUTH,),
-        headers=ABUSE_CH_HEADERS,
+        credential=ABUSE_CH_AUTH,
     ),
     FeedTemplate(
         name="urlhaus-text",
@@ -305,8 +315,7 @@ _TEMPLATES: Final[tuple[FeedTemplate, ...]] = (
         tags=("malware-distribution", "url"),
         licence=ABUSE_CH_TERMS,
         description="The same URLs as the urlhaus template, one per line, without context.",
-        parameters=(ABUSE_CH_AUTH,),
-        headers=ABUSE_CH_HEADERS,
+        credential=ABUSE_CH_AUTH,
     ),
     FeedTemplate(
         name="feodotracker",
@@ -337,8 +346,7 @@ _TEMPLATES: Final[tuple[FeedTemplate, ...]] = (
         "with first seen, last online and malware family; c2_status is kept in the raw row.",
         notes="The list also holds C2s that have gone offline (c2_status); their last_seen "
         "lets decay age them out.",
-        parameters=(ABUSE_CH_AUTH,),
-        headers=ABUSE_CH_HEADERS,
+        credential=ABUSE_CH_AUTH,
     ),
     FeedTemplate(
         name="threatfox",
@@ -377,8 +385,7 @@ _TEMPLATES: Final[tuple[FeedTemplate, ...]] = (
         description="Indicators of compromise shared on ThreatFox: ip:port C2s, domains, URLs "
         "and payload hashes, each with the reporter's confidence and the malware family.",
         notes="ip:port values keep their type unset so the normaliser reads the host.",
-        parameters=(ABUSE_CH_AUTH,),
-        headers=ABUSE_CH_HEADERS,
+        credential=ABUSE_CH_AUTH,
     ),
     FeedTemplate(
         name="sslbl-certificates",
@@ -409,8 +416,7 @@ _TEMPLATES: Final[tuple[FeedTemplate, ...]] = (
         "listing reason (e.g. 'AsyncRAT C&C') is the description.",
         notes="These are certificate fingerprints, not file hashes: match them against TLS "
         "logs (the x509-certificate tag says so).",
-        parameters=(ABUSE_CH_AUTH,),
-        headers=ABUSE_CH_HEADERS,
+        credential=ABUSE_CH_AUTH,
     ),
     FeedTemplate(
         name="sslbl-ips",
@@ -436,8 +442,7 @@ _TEMPLATES: Final[tuple[FeedTemplate, ...]] = (
         description="IPs of botnet C2 servers seen with a blacklisted SSL certificate.",
         notes="abuse.ch has been retiring parts of SSLBL; if this URL answers 404, use "
         "feodotracker or threatfox instead.",
-        parameters=(ABUSE_CH_AUTH,),
-        headers=ABUSE_CH_HEADERS,
+        credential=ABUSE_CH_AUTH,
     ),
     FeedTemplate(
         name="malwarebazaar",
@@ -475,8 +480,7 @@ _TEMPLATES: Final[tuple[FeedTemplate, ...]] = (
         licence=ABUSE_CH_TERMS,
         description="SHA256 of malware samples submitted in the last 48 hours, with the "
         "signature (malware family) when known and the file type in extra.",
-        parameters=(ABUSE_CH_AUTH,),
-        headers=ABUSE_CH_HEADERS,
+        credential=ABUSE_CH_AUTH,
     ),
     FeedTemplate(
         name="spamhaus-drop",
@@ -708,7 +712,7 @@ _TEMPLATES: Final[tuple[FeedTemplate, ...]] = (
         title="A TAXII 2.1 collection",
         provider="TAXII 2.1 server",
         homepage="https://docs.oasis-open.org/cti/taxii/v2.1/taxii-v2.1.html",
-        url="{api_root}/collections/{collection_id}/objects/",
+        url="{api_root}/collections/{collection_id}/",
         format="taxii",
         parsing_rules={},
         update_frequency_minutes=60,
@@ -729,8 +733,9 @@ _TEMPLATES: Final[tuple[FeedTemplate, ...]] = (
         ),
         tags=("taxii", "stix"),
         licence="Set by the server's operator.",
-        description="STIX 2.1 objects of one TAXII 2.1 collection, paged with 'next' and "
-        "resumed with added_after.",
+        description="Any TAXII 2.1 collection: its STIX 2.1 indicators and observables, paged "
+        "with 'next' and resumed with added_after. The feed's URL is the collection's, "
+        "{api_root}/collections/{collection_id}/.",
         parameters=(
             TemplateParameter(
                 name="api_root",
@@ -742,25 +747,12 @@ _TEMPLATES: Final[tuple[FeedTemplate, ...]] = (
                 description="the collection's id (a UUID, as the server lists it)",
                 pattern=r"[A-Za-z0-9._~:-]{1,200}",
             ),
-            TemplateParameter(name="username", description="HTTP basic user name", required=False),
-            TemplateParameter(
-                name="password",
-                description="HTTP basic password",
-                kind="secret",
-                required=False,
-            ),
-            TemplateParameter(
-                name="token",
-                description="bearer token, sent as 'Authorization: Bearer <token>'",
-                kind="secret",
-                required=False,
-            ),
         ),
-        headers={
-            "Accept": "application/taxii+json;version=2.1",
-            "Authorization": "Bearer {token}",
-        },
-        basic_auth=("{username}", "{password}"),
+        credential=TemplateCredential(
+            types=("bearer", "basic", "header"),
+            description="what the server's operator issued: a bearer token (sent as "
+            "'Authorization: Bearer <token>'), or a user name and password for HTTP basic",
+        ),
     ),
     # --- Community lists built from the feeds above ---------------------------------------
     FeedTemplate(
@@ -895,6 +887,46 @@ _TEMPLATES: Final[tuple[FeedTemplate, ...]] = (
 )
 
 _BY_NAME: Final = {template.name: template for template in _TEMPLATES}
+
+
+def build_credential(
+    template: FeedTemplate,
+    *,
+    secret: str,
+    username: str | None = None,
+    kind: str | None = None,
+    name: str | None = None,
+) -> dict[str, Any]:
+    """The ``authentication_config`` for ``template``'s provider from one secret.
+
+    The secret is the header or query value, the bearer token, or with ``username`` the
+    basic password. ``kind`` picks among the types the template accepts (basic when a user
+    name is given, else the usual one); ``name`` overrides the header or parameter name.
+    The result is checked when it is stored.
+    """
+    accepted = template.credential.types if template.credential is not None else ()
+    if kind is None:
+        if not accepted and name is None:
+            raise Invalid(
+                "auth_key",
+                f"the {template.name} template takes no credential; set one on its source "
+                "with a type (header, bearer, basic or query)",
+            )
+        kind = "basic" if username is not None else accepted[0] if accepted else "header"
+    if kind == "basic":
+        if username is None:
+            raise Invalid("username", "a basic credential needs a user name")
+        return {"type": "basic", "username": username, "password": secret}
+    if username is not None:
+        raise Invalid("username", f"a {kind} credential takes no user name")
+    if kind == "bearer":
+        return {"type": "bearer", "token": secret}
+    if kind in ("header", "query"):
+        chosen = name or (template.credential.name if template.credential else None)
+        if not chosen:
+            raise Invalid("auth_name", f"say which {kind} the secret is sent in")
+        return {"type": kind, "name": chosen, "value": secret}
+    raise Invalid("auth_type", "must be header, bearer, basic or query")
 
 
 def list_templates() -> list[FeedTemplate]:

@@ -36,6 +36,9 @@ from krsn.indicators.normalise import Indicator, Kind
 
 LAST_SEEN_GRAIN = timedelta(hours=1)
 
+# Every byte of a stored document is written twice (log, then table) for a million rows.
+compact_json = json.JSONEncoder(separators=(",", ":")).encode
+
 
 @dataclass(slots=True)
 class Report:
@@ -60,6 +63,8 @@ class UpsertResult:
     new: set[str] = field(default_factory=set)
     updated: set[str] = field(default_factory=set)
     unchanged: set[str] = field(default_factory=set)
+    false_positive: set[str] = field(default_factory=set)
+    """Known indicators an analyst marked false positive: reports never re-activate them."""
 
 
 class StorageForm:
@@ -235,6 +240,7 @@ class _Merge:
     confidence: float
     threat_score: float
     active: bool
+    false_positive: bool
 
 
 class _Merger:
@@ -259,15 +265,16 @@ class _Merger:
             previous = None if new or stored is None else json.loads(stored)
             meta = _metadata(item, self.source, previous)
             score = meta["score"]
+            false_positive = bool((meta.get("analyst") or {}).get("false_positive"))
             merge = self.memo[key] = _Merge(
                 same=not new and meta == previous,
-                text=json.dumps(meta),
+                text=compact_json(meta),
                 severity=score["severity"],
                 confidence=score["confidence"],
                 threat_score=score["threat_score"],
                 # A report never re-activates what an analyst marked a false positive.
-                active=meta.get("suppressed_by") is None
-                and not (meta.get("analyst") or {}).get("false_positive"),
+                active=meta.get("suppressed_by") is None and not false_positive,
+                false_positive=false_positive,
             )
         return merge
 
@@ -398,6 +405,8 @@ def upsert_stored(
         item = merged[signature]
         stored_ids[signature] = stored_id
         merged_meta = merge(item, stored_meta, new=False)
+        if merged_meta.false_positive:
+            result.false_positive.add(signature)
         stored_first = read_time(first_at)
         first_seen = min(stored_first or item.first_seen, item.first_seen)
         last_seen = read_time(last_at) or item.seen_at
