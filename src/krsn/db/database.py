@@ -22,6 +22,16 @@ class Database:
             url, busy_timeout_ms=busy_timeout_ms, cache_mb=cache_mb, echo=echo
         )
         self.url = url
+        self.busy_timeout_ms = busy_timeout_ms
+        self.cache_mb = cache_mb
+
+    @property
+    def shareable(self) -> bool:
+        """Whether another process can open this database (an in-memory SQLite cannot)."""
+        if self.dialect != "sqlite":
+            return True
+        name = self.engine.url.database
+        return bool(name) and name != ":memory:" and "mode=memory" not in self.url
 
     @property
     def dialect(self) -> str:

@@ -30,6 +30,7 @@ from krsn.db import Database
 from krsn.db.types import utcnow
 from krsn.feeds.formats.base import ParsedRow, ParseError
 from krsn.feeds.models import IntelligenceStatus, ThreatIntelligence
+from krsn.feeds.writer import Writer
 from krsn.indicators import scoring
 from krsn.indicators.normalise import Indicator, Kind, Rejected, normalise
 from krsn.indicators.store import (
@@ -41,6 +42,8 @@ from krsn.indicators.store import (
 )
 
 DEFAULT_BATCH = 20_000
+# A writer process costs about a second to start: only runs this long repay it.
+PARALLEL_AFTER = 100_000
 MAX_REPORTED_ERRORS = 1000
 
 
@@ -87,6 +90,13 @@ class IngestSummary:
             if value is not None:
                 entry["value"] = value[:200]
             self.errors.append(entry)
+
+    def count(self, stored: tuple[int, int, int]) -> None:
+        """Add what :func:`store_batch` stored."""
+        new, updated, unchanged = stored
+        self.new += new
+        self.updated += updated
+        self.unchanged += unchanged
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -137,30 +147,40 @@ def _processed(row: ParsedRow, indicator: Indicator) -> dict[str, Any]:
     return data
 
 
-def ingest_batch(
-    session: Session,
-    *,
+@dataclass(slots=True)
+class Prepared:
+    """One accepted value, ready to store: everything that needs no database."""
+
+    indicator: Indicator
+    report: Report
+    raw_text: str
+    """``threat_intelligence.raw_data`` as stored (compact JSON)."""
+    processed: dict[str, Any]
+    """``processed_data`` without what storing adds (last seen, verdicts)."""
+
+
+def prepare_batch(
     rows: Sequence[ParsedRow],
+    *,
     source: SourceRef,
     feed: FeedRef | None,
     suppressor: Suppressor | None,
-    run_id: str,
     summary: IngestSummary,
     default_confidence: float | None = None,
-    now: datetime | None = None,
-) -> None:
-    """Normalise, check and store one batch of parsed rows in the caller's transaction.
+    now: datetime,
+) -> list[Prepared]:
+    """Normalise and check one batch; rejected and suppressed values go into ``summary``.
 
     A row's own confidence wins; else the feed's default; else ``default_confidence``.
     """
-    now = now or utcnow()
     if feed is not None and feed.default_confidence is not None:
         default_confidence = feed.default_confidence
-    accepted: list[tuple[ParsedRow, Indicator, Report]] = []
-    keep = accepted.append
+    prepared: list[Prepared] = []
+    keep = prepared.append
     check = suppressor.match if suppressor else None
     reliability = source.reliability
     confidences: dict[float | None, float] = {}
+    dumps = compact_json
     for row in rows:
         result = normalise(row.value, expected=_expected(row.kind) if row.kind else None)
         if type(result) is Rejected:
@@ -175,8 +195,7 @@ def ingest_batch(
         if confidence is None:
             confidence = confidences[given] = scoring.source_confidence(reliability, given)
         keep(
-            (
-                row,
+            Prepared(
                 result,
                 Report(
                     result,
@@ -187,22 +206,35 @@ def ingest_batch(
                     row.malware_family,
                     stopped,
                 ),
+                dumps(dict(row.raw) if row.raw is not None else {"value": row.value}),
+                _processed(row, result),
             )
         )
-    if not accepted:
-        return
+    return prepared
+
+
+def store_batch(
+    session: Session,
+    *,
+    prepared: Sequence[Prepared],
+    source: SourceRef,
+    feed: FeedRef | None,
+    run_id: str,
+    now: datetime,
+) -> tuple[int, int, int]:
+    """Upsert the indicators and record the intelligence of one prepared batch in the
+    caller's transaction; returns how many indicators were new, reported again, unchanged."""
+    if not prepared:
+        return 0, 0, 0
     connection = session.connection()
     form = StorageForm(connection)
     stored, ids = upsert_stored(
-        connection, form, reports=[r for _, _, r in accepted], source=source.name, now=now
+        connection, form, reports=[p.report for p in prepared], source=source.name, now=now
     )
-    summary.new += len(stored.new)
-    summary.updated += len(stored.updated) + len(stored.unchanged)
-    summary.unchanged += len(stored.unchanged)
     _record_intelligence(
         connection,
         form,
-        accepted=accepted,
+        prepared=prepared,
         ids=ids,
         fresh=stored.new,
         false_positive=stored.false_positive,
@@ -210,6 +242,36 @@ def ingest_batch(
         feed=feed,
         run_id=run_id,
         now=now,
+    )
+    known = len(stored.updated) + len(stored.unchanged)
+    return len(stored.new), known, len(stored.unchanged)
+
+
+def ingest_batch(
+    session: Session,
+    *,
+    rows: Sequence[ParsedRow],
+    source: SourceRef,
+    feed: FeedRef | None,
+    suppressor: Suppressor | None,
+    run_id: str,
+    summary: IngestSummary,
+    default_confidence: float | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Normalise, check and store one batch of parsed rows in the caller's transaction."""
+    now = now or utcnow()
+    prepared = prepare_batch(
+        rows,
+        source=source,
+        feed=feed,
+        suppressor=suppressor,
+        summary=summary,
+        default_confidence=default_confidence,
+        now=now,
+    )
+    summary.count(
+        store_batch(session, prepared=prepared, source=source, feed=feed, run_id=run_id, now=now)
     )
 
 
@@ -262,7 +324,7 @@ def _record_intelligence(
     connection: Connection,
     form: StorageForm,
     *,
-    accepted: list[tuple[ParsedRow, Indicator, Report]],
+    prepared: Sequence[Prepared],
     ids: dict[str, str],
     fresh: set[str],
     false_positive: set[str],
@@ -271,16 +333,16 @@ def _record_intelligence(
     run_id: str,
     now: datetime,
 ) -> None:
-    latest: dict[str, tuple[ParsedRow, Indicator, Report]] = {}
-    for entry in accepted:
-        latest[ids[entry[1].signature]] = entry
+    latest: dict[str, Prepared] = {}
+    for entry in prepared:
+        latest[ids[entry.indicator.signature]] = entry
     source_id = form.uuid(source.id)
     feed_id = form.uuid(feed.id) if feed else None
     # An indicator this transaction created has no record yet: only known ones are looked up.
     known = _known_records(
         connection,
         form,
-        [key for key, entry in latest.items() if entry[1].signature not in fresh],
+        [key for key, entry in latest.items() if entry.indicator.signature not in fresh],
         source_id,
         feed_id,
     )
@@ -293,8 +355,9 @@ def _record_intelligence(
     inserts: list[tuple[Any, ...]] = []
     updates: list[tuple[Any, ...]] = []
     for indicator_id in order:
-        row, indicator, report = latest[indicator_id]
-        processed = _processed(row, indicator)
+        entry = latest[indicator_id]
+        report = entry.report
+        processed = dict(entry.processed)
         seen_text = seen_texts.get(report.seen_at)
         if seen_text is None:
             seen_text = seen_texts[report.seen_at] = report.seen_at.isoformat()
@@ -302,7 +365,7 @@ def _record_intelligence(
         if report.suppressed_by:
             processed["suppressed_by"] = report.suppressed_by
             status = IntelligenceStatus.FALSE_POSITIVE.value
-        elif indicator.signature in false_positive:
+        elif entry.indicator.signature in false_positive:
             # What an analyst ruled a false positive stays one, whoever reports it next.
             processed["false_positive"] = "analyst"
             status = IntelligenceStatus.FALSE_POSITIVE.value
@@ -316,7 +379,7 @@ def _record_intelligence(
                     indicator_id,
                     source_id,
                     feed_id,
-                    dumps(dict(row.raw) if row.raw is not None else {"value": row.value}),
+                    entry.raw_text,
                     dumps(processed),
                     status,
                     report.confidence,
@@ -402,25 +465,57 @@ def ingest(
     on_progress: Callable[[int], None] | None = None,
     run_id: str | None = None,
     default_confidence: float | None = None,
+    parallel_after: int | None = PARALLEL_AFTER,
 ) -> IngestSummary:
-    """Ingest rows, committing every batch; returns what the run did."""
+    """Ingest rows, committing every batch; returns what the run did.
+
+    Once ``parallel_after`` rows are done (None: never), storing moves to a writer process
+    (:mod:`krsn.feeds.writer`) so that it overlaps with preparing the next batch.
+    """
     summary = IngestSummary()
     run_id = run_id or f"run-{uuid.uuid4()}"
     started = time.perf_counter()
+    context: dict[str, Any] = {"source": source, "feed": feed, "run_id": run_id}
+    writer: Writer | None = None
+    done_rows = 0
     with _without_cycle_collection():
-        for batch in _batches(rows, batch_size, summary):
-            with database.transaction() as session:
-                ingest_batch(
-                    session,
-                    rows=batch,
+        try:
+            for batch in _batches(rows, batch_size, summary):
+                now = utcnow()
+                prepared = prepare_batch(
+                    batch,
                     source=source,
                     feed=feed,
                     suppressor=suppressor,
-                    run_id=run_id,
                     summary=summary,
                     default_confidence=default_confidence,
+                    now=now,
                 )
-            if on_progress:
-                on_progress(summary.parsed)
+                if writer is None and _hand_over(database, parallel_after, summary.parsed):
+                    writer = Writer(database, context=context)
+                if writer is None:
+                    with database.transaction() as session:
+                        summary.count(store_batch(session, prepared=prepared, now=now, **context))
+                    done_rows = summary.parsed
+                    if on_progress:
+                        on_progress(done_rows)
+                    continue
+                for counts, rows_done in writer.submit(now, prepared, summary.parsed):
+                    summary.count(counts)
+                    if on_progress:
+                        on_progress(rows_done)
+            if writer is not None:
+                for counts, rows_done in writer.finish():
+                    summary.count(counts)
+                    if on_progress:
+                        on_progress(rows_done)
+                writer = None
+        finally:
+            if writer is not None:  # stopped early: the writer ends after its batch
+                writer.close()
     summary.duration_s = time.perf_counter() - started
     return summary
+
+
+def _hand_over(database: Database, parallel_after: int | None, parsed: int) -> bool:
+    return parallel_after is not None and parsed > parallel_after and database.shareable
