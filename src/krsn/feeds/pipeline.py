@@ -495,12 +495,14 @@ def ingest(
                     writer = Writer(database, context=context)
                 if writer is None:
                     with database.transaction() as session:
-                        summary.count(store_batch(session, prepared=prepared, now=now, **context))
+                        # Stamped inside the transaction (see krsn.indicators.ranges).
+                        stamp = utcnow()
+                        summary.count(store_batch(session, prepared=prepared, now=stamp, **context))
                     done_rows = summary.parsed
                     if on_progress:
                         on_progress(done_rows)
                     continue
-                for counts, rows_done in writer.submit(now, prepared, summary.parsed):
+                for counts, rows_done in writer.submit(prepared, summary.parsed):
                     summary.count(counts)
                     if on_progress:
                         on_progress(rows_done)

@@ -20,7 +20,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
-from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -95,6 +94,7 @@ def _serve(channel_in: Connection, channel_out: Connection) -> None:
     import gc
 
     from krsn.db import Database
+    from krsn.db.types import utcnow
     from krsn.feeds.pipeline import store_batch
 
     gc.disable()  # as in the caller: batch garbage holds no cycles
@@ -114,10 +114,11 @@ def _serve(channel_in: Connection, channel_out: Connection) -> None:
                 return
             if message is None:
                 return
-            now, packed = message
             try:
                 with database.transaction() as session:
-                    counts = store_batch(session, prepared=unpack(packed), now=now, **context)
+                    # Stamped inside the transaction, so readers that look for rows changed
+                    # since a transaction began (the lookup's range index) never miss one.
+                    counts = store_batch(session, prepared=unpack(message), now=utcnow(), **context)
             except Exception as exc:  # reported to the caller, who raises it
                 answer(("error", f"{type(exc).__name__}: {exc}"))
                 return
@@ -146,9 +147,9 @@ class Writer:
         self._pending: list[int] = []
         self._send((database.url, database.busy_timeout_ms, database.cache_mb, context))
 
-    def submit(self, now: datetime, prepared: Sequence[Any], rows: int) -> list[tuple[Any, int]]:
+    def submit(self, prepared: Sequence[Any], rows: int) -> list[tuple[Any, int]]:
         """Send a batch; returns the answers (counts, rows) of batches finished meanwhile."""
-        self._send((now, pack(prepared)))
+        self._send(pack(prepared))
         self._pending.append(rows)
         done = []
         while len(self._pending) > IN_FLIGHT or (self._pending and self._in.poll()):
