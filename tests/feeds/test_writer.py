@@ -48,7 +48,7 @@ def test_a_long_run_hands_storing_to_a_writer_process_with_the_same_result(db: D
     progress: list[int] = []
     summary = ingest(
         db,
-        rows=rows(VALUES) + [ParsedRow(line=301, value="not a value")],
+        rows=[*rows(VALUES), ParsedRow(line=301, value="not a value")],
         source=ref,
         suppressor=TenSlash8(),
         batch_size=50,

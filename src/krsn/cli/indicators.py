@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import typer
@@ -14,8 +15,14 @@ from krsn.cli.output import JsonOption, console, fail, handled, print_json, prin
 from krsn.db import get_database
 from krsn.identity.audit import Actor
 from krsn.indicators import decay, service
+from krsn.indicators import lookup as lookups
 from krsn.indicators.models import IndicatorType, Severity, ThreatIndicator
-from krsn.indicators.schemas import IndicatorDetail, IndicatorRead, IntelligenceRead
+from krsn.indicators.schemas import (
+    IndicatorDetail,
+    IndicatorRead,
+    IndicatorSort,
+    IntelligenceRead,
+)
 
 app = typer.Typer(help="Search, look up and edit threat indicators.", no_args_is_help=True)
 
@@ -32,9 +39,22 @@ COLUMNS = [
 ]
 
 
+def _moment(option: str, given: str | None) -> datetime | None:
+    """An ISO 8601 time from the command line, in UTC; naive times are read as UTC."""
+    if given is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(given)
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        fail(f"{option}: {given!r} is not a time such as 2024-05-01 or 2024-05-01T12:00:00Z.")
+
+
 @app.command()
 def search(
-    q: str | None = typer.Argument(None, help="Value prefix, e.g. 'evil.' or '203.0.113.'."),
+    q: str | None = typer.Argument(
+        None, help="Start of the value, defanged or not, e.g. 'evil.' or 'hxxp://evil[.]'."
+    ),
     indicator_type: IndicatorType | None = typer.Option(
         None, "--type", help="ip, domain, url, hash or email."
     ),
@@ -42,18 +62,62 @@ def search(
     active: bool | None = typer.Option(
         None, "--active/--inactive", help="Only active or inactive ones."
     ),
+    source: str | None = typer.Option(
+        None, "--source", help="A threat source's name or id: indicators it reported."
+    ),
+    feed: str | None = typer.Option(
+        None, "--feed", help="A feed's name or id: indicators it reported."
+    ),
+    tag: list[str] | None = typer.Option(
+        None, "--tag", help="A tag it carries, exactly as stored (repeat: all must be there)."
+    ),
+    malware_family: str | None = typer.Option(
+        None, "--malware-family", help="A malware family it is tied to, exactly as stored."
+    ),
+    first_seen_after: str | None = typer.Option(
+        None,
+        "--first-seen-after",
+        help="First seen at or after this ISO 8601 time (UTC unless it says).",
+    ),
+    first_seen_before: str | None = typer.Option(
+        None, "--first-seen-before", help="First seen before this time."
+    ),
+    last_seen_after: str | None = typer.Option(
+        None, "--last-seen-after", help="Last seen at or after this time."
+    ),
+    last_seen_before: str | None = typer.Option(
+        None, "--last-seen-before", help="Last seen before this time."
+    ),
+    sort: IndicatorSort = typer.Option(
+        IndicatorSort.UPDATED_DESC,
+        "--sort",
+        help="A field ascending, or descending with a leading '-' (write --sort=-threat_score). "
+        "Those missing the value come last.",
+    ),
     limit: int = typer.Option(50, "--limit", min=1, max=500),
     as_json: bool = JsonOption,
 ) -> None:
-    """Search indicators, most recently changed first."""
+    """Search indicators, most recently changed first unless --sort says otherwise."""
+    times: dict[str, Any] = {
+        "first_seen_after": _moment("--first-seen-after", first_seen_after),
+        "first_seen_before": _moment("--first-seen-before", first_seen_before),
+        "last_seen_after": _moment("--last-seen-after", last_seen_after),
+        "last_seen_before": _moment("--last-seen-before", last_seen_before),
+    }
     with handled(), get_database().transaction(readonly=True) as session:
         page = service.search_indicators(
             session,
             limit=limit,
+            sort=sort,
             q=q,
             indicator_type=indicator_type,
             severity=severity,
             is_active=active,
+            source=source,
+            feed=feed,
+            tags=tag or (),
+            malware_family=malware_family,
+            **times,
         )
         rows = [IndicatorRead.model_validate(i) for i in page.items]
     if as_json:
@@ -125,15 +189,13 @@ def lookup(
     """Which observables are known active indicators (exact, or IP inside a range)."""
     given = values or [line.strip() for line in sys.stdin if line.strip()]
     with handled(), get_database().transaction(readonly=True) as session:
-        hits, unreadable = service.lookup(session, values=given)
+        hits, unreadable = lookups.lookup(session, values=given)
         found = [
             {
                 "value": h.value,
                 "matched": h.matched,
                 "severity": h.indicator.severity.value if h.indicator.severity else None,
-                "threat_score": float(h.indicator.threat_score)
-                if h.indicator.threat_score is not None
-                else None,
+                "threat_score": h.indicator.threat_score,
             }
             for h in hits
         ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from krsn.cli import apikeys, config, db, feeds, indicators, users, warninglists
+from krsn.cli import apikeys, attack, config, db, feeds, indicators, users, warninglists
 from krsn.cli.ingest import ingest
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app.add_typer(config.app, name="config")
 app.add_typer(feeds.app, name="feeds")
 app.add_typer(indicators.app, name="indicators")
 app.add_typer(warninglists.app, name="warninglists")
+app.add_typer(attack.app, name="attack")
 app.command("ingest")(ingest)
 
 

@@ -53,6 +53,9 @@ class ThreatIndicator(Base):
         Index("idx_threat_indicators_is_active", "is_active"),
         Index("idx_threat_indicators_first_seen_at", "first_seen_at"),
         Index("idx_threat_indicators_last_seen_at", "last_seen_at"),
+        # What changed since a moment: the lookup's range index reads its changes by it
+        # (see krsn.indicators.ranges); an order by last change can use it too.
+        Index("idx_threat_indicators_updated_at", "updated_at"),
         # The deduplication key: one row per canonical (type, value).
         Index("idx_threat_indicators_hash_signature", "hash_signature", unique=True),
     )

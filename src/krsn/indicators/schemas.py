@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -10,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from krsn.db.types import utcnow
 from krsn.indicators import scoring
+from krsn.indicators.lookup import MAX_LOOKUP
 from krsn.indicators.models import IndicatorType, Severity
 from krsn.indicators.normalise import Kind
 
@@ -67,19 +69,40 @@ class LookupRequest(BaseModel):
 
     values: list[str] = Field(
         min_length=1,
-        max_length=10_000,
-        description="Observables: IPs, domains, URLs, hashes, e-mails.",
+        max_length=MAX_LOOKUP,
+        description="Observables: IPs, domains, URLs, hashes, e-mails; defanged is fine.",
     )
 
 
+class LookupIndicatorRead(BaseModel):
+    """What a lookup tells about a matched indicator; ``GET /indicators/{id}`` has the rest."""
+
+    id: uuid.UUID
+    indicator_value: str
+    indicator_type: IndicatorType
+    severity: Severity | None
+    confidence_score: float | None
+    threat_score: float | None
+    decayed_threat_score: float | None = Field(
+        description="The threat score aged to now (see IndicatorRead)."
+    )
+    first_seen_at: datetime | None
+    last_seen_at: datetime | None
+    tags: list[str]
+    malware_families: list[str]
+
+
 class LookupMatch(BaseModel):
-    value: str
+    value: str = Field(description="The observable as it was sent.")
     matched: str = Field(description="The stored value: the same, or a range holding the IP.")
-    indicator: IndicatorRead
+    indicator: LookupIndicatorRead
 
 
 class LookupResponse(BaseModel):
-    matches: list[LookupMatch]
+    matches: list[LookupMatch] = Field(
+        description="In the order of the values sent; for an IP, its own indicator first, "
+        "then the ranges holding it, the widest first. Only active indicators match."
+    )
     unreadable: list[str] = Field(description="Values that are not indicators of any type.")
 
 
@@ -109,3 +132,21 @@ class IndicatorUpdate(BaseModel):
     status: Literal["verified", "processed"] | None = Field(
         None, description="The status of the indicator's intelligence records."
     )
+
+
+class IndicatorSort(enum.StrEnum):
+    """The orders of an indicator search: a field ascending, or descending with a leading "-".
+
+    Indicators missing the sorted time or score come last either way.
+    """
+
+    UPDATED_DESC = "-updated"
+    UPDATED = "updated"
+    LAST_SEEN_DESC = "-last_seen"
+    LAST_SEEN = "last_seen"
+    FIRST_SEEN_DESC = "-first_seen"
+    FIRST_SEEN = "first_seen"
+    THREAT_SCORE_DESC = "-threat_score"
+    THREAT_SCORE = "threat_score"
+    CONFIDENCE_DESC = "-confidence"
+    CONFIDENCE = "confidence"

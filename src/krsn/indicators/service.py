@@ -1,47 +1,152 @@
-"""The indicator store for people: search, one indicator with its records, batch lookup, and
-an analyst's edits (false positive, tags, confidence, the status of its records)."""
+"""The indicator store for people: search, one indicator with its records, and an analyst's
+edits (false positive, tags, confidence, the status of its records). Batch lookup is
+:mod:`krsn.indicators.lookup`."""
 
 from __future__ import annotations
 
+import base64
 import copy
-import ipaddress
+import json
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from krsn.db.pagination import PageResult, paginate
+from krsn.db.pagination import MAX_LIMIT, PageResult
 from krsn.db.types import utcnow
 from krsn.errors import Conflict, Invalid, NotFound
-from krsn.feeds.models import IntelligenceStatus, ThreatIntelligence, ThreatSource
+from krsn.feeds.models import IntelligenceStatus, ThreatFeed, ThreatIntelligence, ThreatSource
 from krsn.identity import audit
 from krsn.identity.audit import Actor
 from krsn.indicators import scoring
 from krsn.indicators.models import IndicatorType, Severity, ThreatIndicator
 from krsn.indicators.normalise import Indicator, Kind, normalise
+from krsn.indicators.refang import refang
 
-MAX_LOOKUP = 10_000
 MAX_TAG_LENGTH = 100
 MAX_TAGS_PER_EDIT = 100
 EDITABLE = frozenset({"false_positive", "tags_add", "tags_remove", "confidence_override", "status"})
 ANALYST_STATUSES = frozenset({IntelligenceStatus.VERIFIED, IntelligenceStatus.PROCESSED})
 
 
+# --- search ---------------------------------------------------------------------------------
+
+MAX_SEARCH_TAGS = 20
+# Every sorted column may hold NULL (ingestion always fills them, older or hand-made rows may
+# not); see search_indicators for how those rows are paged.
+_SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
+    "updated": ThreatIndicator.updated_at,
+    "last_seen": ThreatIndicator.last_seen_at,
+    "first_seen": ThreatIndicator.first_seen_at,
+    "threat_score": ThreatIndicator.threat_score,
+    "confidence": ThreatIndicator.confidence_score,
+}
+SORTS = tuple(order for name in _SORT_COLUMNS for order in (name, f"-{name}"))
+"""Every order of a search: a field ascending, or descending with a leading ``-``."""
+DEFAULT_SORT = "-updated"
+# Scores are 0..100; PostgreSQL casts a bound score to NUMERIC(5, 2), which stops below 1000.
+_SCORE_LIMIT = Decimal(1000)
+
+
+def _as_uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
+def _ids_named(
+    session: Session,
+    given: str,
+    *,
+    id_column: InstrumentedAttribute[uuid.UUID],
+    name_column: InstrumentedAttribute[str],
+    field: str,
+    noun: str,
+) -> list[uuid.UUID]:
+    """The ids of the rows with this id or this name, in any case; ``Invalid`` when none."""
+    text = given.strip()
+    # The exact name too: SQLite's lower() folds ASCII only, so 'Ä' would miss itself.
+    match = or_(name_column == text, func.lower(name_column) == text.lower())
+    as_id = _as_uuid(text)
+    if as_id is not None:
+        match = or_(match, id_column == as_id)
+    ids = list(session.scalars(select(id_column).where(match)))
+    if not ids:
+        raise Invalid(field, f"no {noun} has the name or id {given!r}")
+    return ids
+
+
+def _has_record(column: InstrumentedAttribute[Any], ids: list[uuid.UUID]) -> ColumnElement[bool]:
+    """The indicator has an intelligence record whose ``column`` is one of ``ids``."""
+    return (
+        select(ThreatIntelligence.id)
+        .where(ThreatIntelligence.indicator_id == ThreatIndicator.id, column.in_(ids))
+        .exists()
+    )
+
+
+def _list_holds(dialect: str, key: str, wanted: Sequence[str]) -> list[ColumnElement[bool]]:
+    """Conditions that the list ``metadata[key]`` holds every wanted string."""
+    if dialect == "postgresql":
+        # Containment: one condition for all of them, which a GIN index on metadata can serve.
+        return [type_coerce(ThreatIndicator.metadata_, JSONB)[key].contains(list(wanted))]
+    conditions: list[ColumnElement[bool]] = []
+    for item in wanted:
+        each = func.json_each(ThreatIndicator.metadata_, f"$.{key}").table_valued("value")
+        conditions.append(select(literal(1)).select_from(each).where(each.c.value == item).exists())
+    return conditions
+
+
+def _search_terms(field: str, given: Sequence[str]) -> list[str]:
+    terms = [given] if isinstance(given, str) else list(given)
+    if len(terms) > MAX_SEARCH_TAGS:
+        raise Invalid(field, f"at most {MAX_SEARCH_TAGS} per search")
+    cleaned = [term.strip() for term in terms]
+    if not all(cleaned):
+        raise Invalid(field, "must not be empty")
+    return cleaned
+
+
+def _prefixes(q: str) -> list[str]:
+    """What values starting with ``q`` start with: ``q`` refanged and lower-cased, and its
+    canonical form when it reads as a whole value (URL paths keep their case there)."""
+    typed = refang(q.strip())
+    found = {typed.lower()}
+    result = normalise(typed)
+    if isinstance(result, Indicator):
+        found.add(result.value)
+    return sorted(prefix for prefix in found if prefix)
+
+
 def indicator_query(
+    session: Session,
     *,
     indicator_type: IndicatorType | None = None,
     severity: Severity | None = None,
     is_active: bool | None = None,
+    source: str | None = None,
+    feed: str | None = None,
+    tags: Sequence[str] = (),
+    malware_family: str | None = None,
     q: str | None = None,
-    seen_after: datetime | None = None,
-    seen_before: datetime | None = None,
+    first_seen_after: datetime | None = None,
+    first_seen_before: datetime | None = None,
+    last_seen_after: datetime | None = None,
+    last_seen_before: datetime | None = None,
 ) -> Select[Any]:
-    """Indicators matching the filters; ``q`` is a prefix of the canonical value."""
+    """Indicators matching every filter given.
+
+    ``source`` and ``feed`` (a name or an id) keep indicators with a record from them; every
+    tag of ``tags`` and ``malware_family`` must be on the indicator exactly as stored; ``q``
+    is a prefix of the value, defanged or not; ``*_after`` bounds are inclusive, ``*_before``
+    ones exclusive. An unknown source or feed is ``Invalid`` rather than an empty answer.
+    """
     statement = select(ThreatIndicator)
     if indicator_type is not None:
         statement = statement.where(ThreatIndicator.indicator_type == indicator_type)
@@ -49,28 +154,145 @@ def indicator_query(
         statement = statement.where(ThreatIndicator.severity == severity)
     if is_active is not None:
         statement = statement.where(ThreatIndicator.is_active.is_(is_active))
-    if q:
-        statement = statement.where(
-            ThreatIndicator.indicator_value.startswith(q.strip().lower(), autoescape=True)
+    if source is not None:
+        ids = _ids_named(
+            session,
+            source,
+            id_column=ThreatSource.id,
+            name_column=ThreatSource.name,
+            field="source",
+            noun="threat source",
         )
-    if seen_after is not None:
-        statement = statement.where(ThreatIndicator.last_seen_at >= seen_after)
-    if seen_before is not None:
-        statement = statement.where(ThreatIndicator.last_seen_at < seen_before)
+        statement = statement.where(_has_record(ThreatIntelligence.source_id, ids))
+    if feed is not None:
+        ids = _ids_named(
+            session,
+            feed,
+            id_column=ThreatFeed.id,
+            name_column=ThreatFeed.feed_name,
+            field="feed",
+            noun="feed",
+        )
+        statement = statement.where(_has_record(ThreatIntelligence.feed_id, ids))
+    dialect = session.get_bind().dialect.name
+    if tags:
+        statement = statement.where(*_list_holds(dialect, "tags", _search_terms("tag", tags)))
+    if malware_family is not None:
+        (family,) = _search_terms("malware_family", [malware_family])
+        statement = statement.where(*_list_holds(dialect, "malware_families", [family]))
+    prefixes = _prefixes(q) if q else []
+    if prefixes:
+        statement = statement.where(
+            or_(*(ThreatIndicator.indicator_value.startswith(p, autoescape=True) for p in prefixes))
+        )
+    for column, after, before in (
+        (ThreatIndicator.first_seen_at, first_seen_after, first_seen_before),
+        (ThreatIndicator.last_seen_at, last_seen_after, last_seen_before),
+    ):
+        if after is not None:
+            statement = statement.where(column >= after)
+        if before is not None:
+            statement = statement.where(column < before)
     return statement
 
 
+def _write_cursor(sort: str, value: Any, row_id: uuid.UUID) -> str:
+    plain = value.isoformat() if isinstance(value, datetime) else value
+    text = json.dumps([sort, None if plain is None else str(plain), str(row_id)])
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _read_cursor(
+    cursor: str, *, sort: str, column: InstrumentedAttribute[Any]
+) -> tuple[Any, uuid.UUID]:
+    """The sort value (None past the rows that have one) and the id a cursor ends after;
+    ``Invalid`` for anything not issued here."""
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not (isinstance(raw, list) and len(raw) == 3):
+            raise ValueError("wrong shape")
+        issued_for, plain, row_id = raw
+        if not (isinstance(issued_for, str) and isinstance(row_id, str)):
+            raise ValueError("wrong shape")
+        value: Any = None
+        if plain is None:
+            pass
+        elif column.type.python_type is datetime:
+            moment = datetime.fromisoformat(plain)
+            value = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+        else:
+            value = Decimal(plain)
+            # Past what the score's column type holds, PostgreSQL would refuse the cast.
+            if not (value.is_finite() and -_SCORE_LIMIT < value < _SCORE_LIMIT):
+                raise ValueError("out of range")
+        found = uuid.UUID(row_id)
+    except (ValueError, TypeError, OverflowError, InvalidOperation):
+        raise Invalid("cursor", "not a cursor this API issued; start again without it") from None
+    if issued_for != sort:
+        raise Invalid("cursor", "issued for another sort order; start again without it")
+    return value, found
+
+
 def search_indicators(
-    session: Session, *, limit: int = 50, cursor: str | None = None, **filters: Any
+    session: Session,
+    *,
+    limit: int = 50,
+    cursor: str | None = None,
+    sort: str = DEFAULT_SORT,
+    **filters: Any,
 ) -> PageResult[ThreatIndicator]:
-    """A page of indicators, most recently seen first."""
-    return paginate(
-        session,
-        indicator_query(**filters),
-        order_by=[ThreatIndicator.updated_at, ThreatIndicator.id],
-        limit=limit,
-        cursor=cursor,
-    )
+    """A page of the indicators :func:`indicator_query` finds, in ``sort`` order.
+
+    ``sort`` is one of :data:`SORTS`, most recently changed first by default; indicators
+    missing the sorted time or score come last in either direction.
+    """
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Invalid("limit", f"must be between 1 and {MAX_LIMIT}")
+    column = _SORT_COLUMNS.get(sort.removeprefix("-"))
+    if column is None:
+        raise Invalid("sort", f"must be one of {', '.join(SORTS)}")
+    descending = sort.startswith("-")
+    after = _read_cursor(cursor, sort=sort, column=column) if cursor else None
+    statement = indicator_query(session, **filters)
+    total = session.scalar(select(func.count()).select_from(statement.subquery()))
+
+    def beyond(expression: Any, value: Any) -> ColumnElement[bool]:
+        return expression < value if descending else expression > value
+
+    def by(expression: Any) -> Any:
+        return expression.desc() if descending else expression.asc()
+
+    # Two runs, each in index order: the rows with a value, then those without (by id). The
+    # engines put NULLs at opposite ends and keyset comparisons cannot reach them, and sorting
+    # on a COALESCE instead would leave the columns' indexes unused.
+    rows: list[ThreatIndicator] = []
+    if after is None or after[0] is not None:
+        valued = statement.where(column.is_not(None))
+        if after is not None:
+            value, last_id = after
+            # (column, id) beyond (value, last_id), spelled out: row values differ by engine.
+            valued = valued.where(
+                or_(
+                    beyond(column, value),
+                    and_(column == value, beyond(ThreatIndicator.id, last_id)),
+                )
+            )
+        rows = list(
+            session.scalars(valued.order_by(by(column), by(ThreatIndicator.id)).limit(limit + 1))
+        )
+    if len(rows) <= limit:
+        missing = statement.where(column.is_(None))
+        if after is not None and after[0] is None:
+            missing = missing.where(beyond(ThreatIndicator.id, after[1]))
+        rows.extend(
+            session.scalars(missing.order_by(by(ThreatIndicator.id)).limit(limit + 1 - len(rows)))
+        )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = _write_cursor(sort, getattr(last, column.key), last.id)
+    return PageResult(items=rows, total=int(total or 0), limit=limit, next_cursor=next_cursor)
 
 
 def get_indicator(session: Session, key: str) -> ThreatIndicator:
@@ -116,63 +338,6 @@ def intelligence_of(session: Session, indicator_id: uuid.UUID) -> list[dict[str,
         }
         for record, name in rows
     ]
-
-
-@dataclass
-class LookupHit:
-    value: str
-    matched: str
-    """The stored value that matched: the same value, or a CIDR range holding the IP."""
-    indicator: ThreatIndicator
-
-
-def lookup(session: Session, *, values: list[str]) -> tuple[list[LookupHit], list[str]]:
-    """Which observables are known active indicators: exact values and IPs inside ranges.
-
-    Returns the hits and the values that could not be read as indicators.
-    """
-    if len(values) > MAX_LOOKUP:
-        raise Invalid("values", f"at most {MAX_LOOKUP} per request; split the batch")
-    wanted: dict[str, list[str]] = {}
-    ips: dict[str, ipaddress.IPv4Address | ipaddress.IPv6Address] = {}
-    unreadable: list[str] = []
-    for value in values:
-        result = normalise(value)
-        if not isinstance(result, Indicator):
-            unreadable.append(value)
-            continue
-        wanted.setdefault(result.signature, []).append(value)
-        if result.kind in (Kind.IPV4, Kind.IPV6):
-            ips[value] = ipaddress.ip_address(result.value)
-    hits: list[LookupHit] = []
-    if wanted:
-        for indicator in session.scalars(
-            select(ThreatIndicator).where(
-                ThreatIndicator.hash_signature.in_(list(wanted)),
-                ThreatIndicator.is_active.is_(True),
-            )
-        ):
-            hits.extend(
-                LookupHit(v, indicator.indicator_value, indicator)
-                for v in wanted[indicator.hash_signature]
-            )
-    if ips:
-        # Ranges are few next to single values; a range index comes with the lookup benchmark.
-        ranges = session.scalars(
-            select(ThreatIndicator).where(
-                ThreatIndicator.indicator_type == IndicatorType.IP,
-                ThreatIndicator.indicator_value.contains("/"),
-                ThreatIndicator.is_active.is_(True),
-            )
-        ).all()
-        networks = [(ipaddress.ip_network(r.indicator_value), r) for r in ranges]
-        for value, address in ips.items():
-            hits.extend(
-                LookupHit(value, row.indicator_value, row)
-                for network, row in networks
-                if address.version == network.version and address in network
-            )
-    return hits, unreadable
 
 
 # --- an analyst's edits ---------------------------------------------------------------------
