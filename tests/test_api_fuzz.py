@@ -492,8 +492,9 @@ def fuzz(api: Any, live_server: Any, db: Any) -> Iterator[Fuzzing]:
 def test_no_request_makes_the_api_answer_5xx(fuzz: Fuzzing) -> None:
     answered: dict[str, set[int]] = {str(op): set() for op in fuzz.operations}
 
+    # About forty calls per operation, so each new route gets its share of the budget.
     @settings(
-        max_examples=1500,
+        max_examples=40 * len(fuzz.operations),
         deadline=None,
         derandomize=True,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -512,7 +513,8 @@ def test_no_request_makes_the_api_answer_5xx(fuzz: Fuzzing) -> None:
     every_answer_is_acceptable()
     # A fuzz that only ever hears 4xx proves little: most operations must also succeed.
     succeeded = sorted(op for op, codes in answered.items() if any(c < 300 for c in codes))
-    assert len(succeeded) >= len(answered) * 2 // 3, answered
+    never = {op: sorted(codes) for op, codes in answered.items() if op not in succeeded}
+    assert len(succeeded) >= len(answered) * 2 // 3, never
 
 
 def test_the_fuzz_covers_every_operation_of_the_document(api: Any) -> None:

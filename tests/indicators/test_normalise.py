@@ -21,6 +21,7 @@ from krsn.indicators.normalise import (
     Indicator,
     Kind,
     Rejected,
+    _normalise_fully,
     hash_signature,
     normalise,
     normalise_many,
@@ -524,3 +525,19 @@ def test_labelled_extraction_cases_normalise_as_their_labelled_type() -> None:
                 else:
                     assert isinstance(result, Indicator), f"{case['id']}: {value!r}: {result}"
     assert checked > 80
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.tuples(*[st.integers(0, 255)] * 4).map(lambda o: ".".join(map(str, o))),
+        st.sampled_from([32, 40, 64, 128]).flatmap(
+            lambda n: st.text("0123456789abcdef", min_size=n, max_size=n)
+        ),
+        st.sampled_from(["010.1.1.1", "1.2.3.256", "ABCDEF" * 6 + "abcd", "1.2.3.4 ", "0" * 33]),
+    )
+)
+def test_the_shortcut_for_plain_addresses_and_digests_agrees_with_the_full_path(
+    raw: str,
+) -> None:
+    assert normalise(raw) == _normalise_fully(raw, None)

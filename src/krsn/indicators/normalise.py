@@ -618,7 +618,25 @@ def _matches(expected: Kind | IndicatorType, kind: Kind) -> bool:
     return kind.indicator_type is expected
 
 
+# Plain addresses and lower-case digests are most of every feed and every lookup batch, and
+# are already canonical: the full path (clean, refang, detect) would return them unchanged.
+_ALREADY_CANONICAL = re.compile(
+    rf"(?P<ipv4>(?:{_OCTET}\.){{3}}{_OCTET})"
+    r"|(?P<digest>[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128})"
+)
+
+
 def _normalise(raw: str, expected: Kind | IndicatorType | None) -> Indicator | Rejected:
+    if expected is None:
+        plain = _ALREADY_CANONICAL.fullmatch(raw)
+        if plain is not None:
+            kind = Kind.IPV4 if plain.lastgroup == "ipv4" else _HASH_KINDS[len(raw)]
+            signature = hashlib.sha256((_SIGNATURE_PREFIX[kind] + raw).encode()).hexdigest()
+            return Indicator(kind, raw, signature)
+    return _normalise_fully(raw, expected)
+
+
+def _normalise_fully(raw: str, expected: Kind | IndicatorType | None) -> Indicator | Rejected:
     text = _clean(raw)
     if isinstance(text, Rejected):
         return text
