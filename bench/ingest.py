@@ -38,6 +38,7 @@ from krsn.feeds.formats.registry import get_format
 from krsn.feeds.pipeline import ingest
 from krsn.feeds.sources import ensure_source
 from krsn.identity.audit import Actor
+from krsn.indicators.store import INSERT_COLUMNS
 from krsn.indicators.warninglists import default_index
 
 RULES = {
@@ -137,14 +138,24 @@ _PROCESSED = (
     '{"kind":"domain","value":"%s","line":%d,"first_seen":"2026-11-01T10:00:00+00:00",'
     '"tags":["botnet|c2"],"malware_family":"Emotet","last_seen":"2026-11-25T10:00:00+00:00"}'
 )
-_INDICATOR_COLUMNS = (
-    "id, indicator_value, indicator_type, severity, confidence_score, threat_score, metadata, "
-    "first_seen_at, last_seen_at, created_at, updated_at, is_active, hash_signature"
-)
+_INDICATOR_COLUMNS = ", ".join(INSERT_COLUMNS)
 _RECORD_COLUMNS = (
     "id, indicator_id, source_id, raw_data, processed_data, status, source_confidence, "
     "ingested_at, processed_at, correlation_id"
 )
+
+
+def _generate_in_batches(
+    database: Database, statements: tuple[str, ...], rows: int, batch: int
+) -> float:
+    """Rows/s of statements that each generate rows ``first..last``, one commit a batch."""
+    started = time.perf_counter()
+    for first in range(1, rows + 1, batch):
+        last = min(rows, first + batch - 1)
+        with database.engine.begin() as connection:
+            for statement in statements:
+                connection.exec_driver_sql(statement, (first, last))
+    return rows / (time.perf_counter() - started)
 
 
 def floor_sqlite_schema(root: Path, rows: int, batch: int, settings: Settings) -> float:
@@ -171,15 +182,9 @@ def floor_sqlite_schema(root: Path, rows: int, batch: int, settings: Settings) -
         f"SELECT printf('0191%028x', i), printf('0190%028x', i), '{source.id.hex}', "
         f"'{raw}', '{processed}', 'processed', 56.0, {stamp}, {stamp}, 'run-floor' FROM m"
     )
-    started = time.perf_counter()
-    for first in range(1, rows + 1, batch):
-        last = min(rows, first + batch - 1)
-        with database.engine.begin() as connection:
-            connection.exec_driver_sql(indicators, (first, last))
-            connection.exec_driver_sql(records, (first, last))
-    elapsed = time.perf_counter() - started
+    rate = _generate_in_batches(database, (indicators, records), rows, batch)
     database.dispose()
-    return rows / elapsed
+    return rate
 
 
 def floor_postgres_schema(base: str, rows: int, batch: int) -> float:
@@ -208,17 +213,11 @@ def floor_postgres_schema(base: str, rows: int, batch: int) -> float:
             f"'{source.id}'::uuid, ('{raw}')::jsonb, ('{processed}')::jsonb, 'processed', "
             f"56.0, {stamp}, {stamp}, 'run-floor' FROM generate_series(%s::int, %s::int) AS i"
         )
-        started = time.perf_counter()
-        for first in range(1, rows + 1, batch):
-            last = min(rows, first + batch - 1)
-            with database.engine.begin() as connection:
-                connection.exec_driver_sql(indicators, (first, last))
-                connection.exec_driver_sql(records, (first, last))
-        elapsed = time.perf_counter() - started
+        rate = _generate_in_batches(database, (indicators, records), rows, batch)
         database.dispose()
     finally:
         drop_postgres(base, name)
-    return rows / elapsed
+    return rate
 
 
 def run_engine(url: str, feed: Path, rows: int, settings: Settings) -> tuple[float, float]:

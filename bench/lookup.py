@@ -59,26 +59,12 @@ from krsn.indicators.models import ThreatIndicator
 from krsn.indicators.normalise import Indicator, Kind, hash_signature, normalise
 from krsn.indicators.ranges import ranges_of
 from krsn.indicators.schemas import LookupRequest
-from krsn.indicators.store import StorageForm
+from krsn.indicators.store import INSERT_COLUMNS, StorageForm
 from krsn.routing import parse_json
 
 BATCH = 10_000
 CHUNK = 100_000
-COLUMNS = (
-    "id",
-    "indicator_value",
-    "indicator_type",
-    "severity",
-    "confidence_score",
-    "threat_score",
-    "metadata",
-    "first_seen_at",
-    "last_seen_at",
-    "created_at",
-    "updated_at",
-    "is_active",
-    "hash_signature",
-)
+COLUMNS = INSERT_COLUMNS
 FAMILIES = ["Emotet", "Qakbot", "Pikabot", "AgentTesla", None, None, None]
 WORDS = ["evil", "bad", "c2", "gate", "panel", "drop", "cdn"]
 # Kinds by i % 20: 35 % IPv4, 25 % domains, 20 % URLs, 15 % hashes, 5 % IPv6.

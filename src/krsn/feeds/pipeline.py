@@ -32,7 +32,7 @@ from krsn.feeds.formats.base import ParsedRow, ParseError
 from krsn.feeds.models import IntelligenceStatus, ThreatIntelligence
 from krsn.feeds.writer import Writer
 from krsn.indicators import scoring
-from krsn.indicators.normalise import Indicator, Kind, Rejected, normalise
+from krsn.indicators.normalise import KIND_BY_VALUE, Indicator, Kind, Rejected, normalise
 from krsn.indicators.store import (
     LAST_SEEN_GRAIN,
     Report,
@@ -111,15 +111,10 @@ class IngestSummary:
         }
 
 
-_KINDS: dict[str, Kind] = {}
-for _kind in Kind:
-    _KINDS[_kind.value] = _kind
-
-
 def _expected(kind: str | None) -> Kind | None:
     if kind is None:
         return None
-    found = _KINDS.get(kind)
+    found = KIND_BY_VALUE.get(kind)
     if found is not None:
         return found
     try:

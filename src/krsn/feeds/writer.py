@@ -24,7 +24,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from krsn.errors import KrsnError
-from krsn.indicators.normalise import Indicator, Kind
+from krsn.indicators.normalise import KIND_BY_VALUE, Indicator
 from krsn.indicators.store import Report
 
 log = logging.getLogger(__name__)
@@ -32,8 +32,6 @@ log = logging.getLogger(__name__)
 # One batch being stored while the next is prepared; a third waits in the pipe.
 IN_FLIGHT = 2
 JOIN_SECONDS = 30.0
-
-_KINDS = {kind.value: kind for kind in Kind}
 
 Packed = tuple[Any, ...]
 
@@ -73,7 +71,7 @@ def unpack(packed: Sequence[Packed]) -> list[Any]:
     """The inverse of :func:`pack`."""
     from krsn.feeds.pipeline import Prepared
 
-    kinds = _KINDS
+    kinds = KIND_BY_VALUE
     out: list[Any] = []
     add = out.append
     for kind, value, signature, seen, confidence, first, tags, family, stopped, raw, done in packed:

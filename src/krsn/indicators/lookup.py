@@ -25,7 +25,7 @@ from krsn.db.types import utcnow
 from krsn.errors import Invalid
 from krsn.indicators import scoring
 from krsn.indicators.models import IndicatorType, Severity, ThreatIndicator
-from krsn.indicators.normalise import Indicator, Kind, Rejected, normalise
+from krsn.indicators.normalise import KIND_BY_VALUE, Indicator, Kind, Rejected, normalise
 from krsn.indicators.ranges import ranges_of
 from krsn.indicators.store import StorageForm
 
@@ -37,7 +37,6 @@ MAX_LOOKUP: Final = 10_000
 _TABLE: Final = ThreatIndicator.__tablename__
 _TYPES: Final = {t.value: t for t in IndicatorType}
 _SEVERITIES: Final = {s.value: s for s in Severity}
-_KINDS: Final = {k.value: k for k in Kind}
 _ADDRESS_VERSION: Final = {Kind.IPV4: 4, Kind.IPV6: 6}
 
 
@@ -222,7 +221,7 @@ def _extras(
 def _read_extras(items: Any) -> tuple[Kind | None, tuple[str, ...], tuple[str, ...]]:
     kind, tags, families = items if isinstance(items, list) and len(items) == 3 else (None,) * 3
     return (
-        _KINDS.get(kind) if isinstance(kind, str) else None,
+        KIND_BY_VALUE.get(kind) if isinstance(kind, str) else None,
         tuple(str(t) for t in tags) if isinstance(tags, list) else (),
         tuple(str(f) for f in families) if isinstance(families, list) else (),
     )

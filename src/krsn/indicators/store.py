@@ -281,7 +281,7 @@ class _Merger:
 
 # Statements below name only these constants; every value is a bound parameter (S608).
 _TABLE = ThreatIndicator.__tablename__
-_INSERT_COLUMNS = (
+INSERT_COLUMNS = (
     "id",
     "indicator_value",
     "indicator_type",
@@ -311,9 +311,9 @@ def _known(connection: Connection, form: StorageForm, signatures: list[str]) -> 
 
 def _insert(connection: Connection, form: StorageForm, rows: list[tuple[Any, ...]]) -> set[str]:
     """Insert rows (sorted by signature) unless their value exists; the signatures inserted."""
-    columns = ", ".join(_INSERT_COLUMNS)
+    columns = ", ".join(INSERT_COLUMNS)
     if form.sqlite:
-        marks = ", ".join("?" * len(_INSERT_COLUMNS))
+        marks = ", ".join("?" * len(INSERT_COLUMNS))
         sql = f"INSERT INTO {_TABLE} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"  # noqa: S608
         done = connection.exec_driver_sql(sql, rows)
         if done.rowcount == len(rows):
@@ -332,7 +332,7 @@ def _insert(connection: Connection, form: StorageForm, rows: list[tuple[Any, ...
         f"(LIKE {_TABLE} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
     )
     connection.exec_driver_sql(f"TRUNCATE {_STAGE}")
-    form.copy(connection, _STAGE, _INSERT_COLUMNS, rows)
+    form.copy(connection, _STAGE, INSERT_COLUMNS, rows)
     # One key order for every writer, so concurrent runs queue instead of deadlocking.
     inserted = connection.exec_driver_sql(
         f"INSERT INTO {_TABLE} ({columns}) SELECT {columns} FROM {_STAGE} "  # noqa: S608
