@@ -37,6 +37,7 @@ from krsn.db.migrate import upgrade
 from krsn.feeds.formats.registry import get_format
 from krsn.feeds.pipeline import ingest
 from krsn.feeds.sources import ensure_source
+from krsn.heap import tune_for_batches
 from krsn.identity.audit import Actor
 from krsn.indicators.store import INSERT_COLUMNS
 from krsn.indicators.warninglists import default_index
@@ -273,6 +274,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--postgres", default=os.environ.get("KRSN_TEST_DATABASE_URL"))
     args = parser.parse_args()
+    tune_for_batches()  # as the krsn command does
     figures: dict[str, object] = {"bench": "ingest", "rows": args.rows}
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)

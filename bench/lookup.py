@@ -17,7 +17,9 @@ with the figures and the floors measured in the same run: the bare SQL lookup of
 signatures through the driver, and ``normalise`` on 10,000 observables.
 
     python bench/lookup.py [--indicators 5000000] [--batches 40] [--keep PATH]
-                           [--postgres URL] [--profile]
+                           [--workers 1] [--postgres URL] [--profile]
+
+``--workers N`` serves with N worker processes and sends from N connections at once.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -49,6 +52,7 @@ from sqlalchemy import Connection, text
 
 from krsn.db import Database
 from krsn.db.migrate import upgrade
+from krsn.heap import tune_for_batches
 from krsn.identity.api_keys import create_api_key
 from krsn.identity.audit import Actor
 from krsn.identity.models import Role
@@ -298,7 +302,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve(url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def serve(url: str, data_dir: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
         **os.environ,
@@ -307,9 +311,9 @@ def serve(url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
         "KRSN_LOG_LEVEL": "WARNING",
         "KRSN_SCHEDULER_ENABLED": "false",
     }
-    server = subprocess.Popen(  # noqa: S603 (our own interpreter and CLI)
-        [sys.executable, "-m", "krsn.cli.main", "serve", "--port", str(port)], env=env
-    )
+    command = [sys.executable, "-m", "krsn.cli.main", "serve", "--port", str(port)]
+    command += ["--workers", str(workers)]
+    server = subprocess.Popen(command, env=env)  # noqa: S603 (our own interpreter and CLI)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -324,26 +328,46 @@ def serve(url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
         time.sleep(0.2)
 
 
-def over_http(base: str, key: str, work: list[list[str]]) -> dict[str, Any]:
+def over_http(base: str, key: str, work: list[list[str]], clients: int) -> dict[str, Any]:
+    """Send every batch, from ``clients`` connections at once (one per server worker)."""
     bodies = [orjson.dumps({"values": batch}) for batch in work]
     biggest = max(map(len, bodies))
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     times: list[float] = []
-    hits = matched = 0
-    with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
-        started = time.perf_counter()
-        first = client.post("/api/v1/indicators/lookup", content=bodies[0])
-        first_s = time.perf_counter() - started
-        first.raise_for_status()
-        for body in bodies:
+    found: list[list[dict[str, Any]]] = []
+    first_s = 0.0
+
+    def send(share: list[bytes]) -> None:
+        nonlocal first_s
+        with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
             started = time.perf_counter()
-            answer = client.post("/api/v1/indicators/lookup", content=body)
-            times.append(time.perf_counter() - started)
-            answer.raise_for_status()
-            found = orjson.loads(answer.content)["matches"]
-            hits += len(found)
-            matched += len({m["value"] for m in found})
-    total = sum(times)
+            client.post("/api/v1/indicators/lookup", content=share[0]).raise_for_status()
+            first_s = max(first_s, time.perf_counter() - started)
+            for body in share:
+                started = time.perf_counter()
+                answer = client.post("/api/v1/indicators/lookup", content=body)
+                times.append(time.perf_counter() - started)
+                answer.raise_for_status()
+                found.append(orjson.loads(answer.content)["matches"])
+
+    shares = [bodies[n::clients] for n in range(clients)]
+    # Every worker answers a first request (it builds its range index) before the clock runs.
+    warm = [threading.Thread(target=send, args=([share[0]],)) for share in shares]
+    for thread in warm:
+        thread.start()
+    for thread in warm:
+        thread.join()
+    times.clear()
+    found.clear()
+    threads = [threading.Thread(target=send, args=(share,)) for share in shares]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    total = time.perf_counter() - started
+    hits = sum(len(matches) for matches in found)
+    matched = sum(len({m["value"] for m in matches}) for matches in found)
     return {
         "first_s": first_s,
         "rate": len(work) * BATCH / total,
@@ -493,9 +517,9 @@ def run(label: str, url: str, args: argparse.Namespace, root: Path) -> dict[str,
     with database.engine.connect() as connection:
         build_s, range_count = index_build(connection)
     key = api_key(database)
-    server, base = serve(url, root / f"var-{label}")
+    server, base = serve(url, root / f"var-{label}", args.workers)
     try:
-        http = over_http(base, key, work)
+        http = over_http(base, key, work, args.workers)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -544,16 +568,21 @@ def main() -> None:
         help="also run on this PostgreSQL server, in a database krsn_bench_lookup_<N> that is "
         "kept for the next run (drop it when done)",
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server worker processes, and as many clients"
+    )
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the lookup")
     args = parser.parse_args()
     args.ranges = args.ranges if args.ranges is not None else args.indicators // 100
     check_signatures()
+    tune_for_batches()  # as the server does, so the in-process steps compare
     figures: dict[str, Any] = {
         "bench": "lookup",
         "indicators": args.indicators,
         "ranges": args.ranges,
         "batch": BATCH,
         "batches": args.batches,
+        "workers": args.workers,
     }
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)

@@ -17,6 +17,7 @@ from krsn.config import Settings, get_settings
 from krsn.db import Database
 from krsn.errors import install_handlers, problem
 from krsn.feeds.api import routers as feed_routers
+from krsn.heap import tune_for_batches
 from krsn.identity.api import routers as identity_routers
 from krsn.indicators.api import routers as indicator_routers
 from krsn.middleware import BodySizeLimit, SecurityHeaders
@@ -37,10 +38,12 @@ def configure(app: FastAPI, *, settings: Settings, database: Database) -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Start the feed scheduler with the app (when ``KRSN_SCHEDULER_ENABLED``), stop it after."""
+    """Tune the collector for batch work; start the feed scheduler with the app (when
+    ``KRSN_SCHEDULER_ENABLED``), stop it after."""
     from krsn.feeds.scheduler import FeedScheduler
 
     settings: Settings = app.state.settings
+    tune_for_batches()
     scheduler = None
     if settings.scheduler_enabled:
         scheduler = FeedScheduler(app.state.database, settings)

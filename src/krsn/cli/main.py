@@ -6,6 +6,7 @@ import typer
 
 from krsn.cli import apikeys, attack, config, db, feeds, indicators, users, warninglists
 from krsn.cli.ingest import ingest
+from krsn.heap import tune_for_batches
 
 app = typer.Typer(
     help="KRSN-RT2I: threat intelligence and OSINT investigation.",
@@ -21,6 +22,13 @@ app.add_typer(indicators.app, name="indicators")
 app.add_typer(warninglists.app, name="warninglists")
 app.add_typer(attack.app, name="attack")
 app.command("ingest")(ingest)
+
+
+@app.callback()
+def main() -> None:
+    """KRSN-RT2I: threat intelligence and OSINT investigation."""
+    # Commands ingest and look up in batches; the collector is tuned for that (see heap).
+    tune_for_batches()
 
 
 @app.command()

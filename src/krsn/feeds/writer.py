@@ -24,6 +24,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from krsn.errors import KrsnError
+from krsn.heap import tune_for_batches
 from krsn.indicators.normalise import KIND_BY_VALUE, Indicator
 from krsn.indicators.store import Report
 
@@ -190,6 +191,7 @@ class Writer:
 
 
 if __name__ == "__main__":
+    tune_for_batches()
     _serve(
         Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False)
     )
