@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,13 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
+
+from krsn.feeds.formats.base import ParsedRow
+from krsn.feeds.pipeline import ingest
+from krsn.feeds.sources import ensure_source
+from krsn.identity.audit import Actor
+from krsn.indicators.models import ThreatIndicator
 
 ZERO_UUID = "00000000-0000-0000-0000-000000000000"
 PROBLEM_JSON = "application/problem+json"
@@ -155,16 +163,22 @@ def _resolve(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, An
     return schema
 
 
+UUIDS = st.uuids().map(str)
+
+
 def from_schema(
-    schema: dict[str, Any], components: dict[str, Any], depth: int = 0
+    schema: dict[str, Any],
+    components: dict[str, Any],
+    depth: int = 0,
+    uuids: st.SearchStrategy[str] = UUIDS,
 ) -> st.SearchStrategy[Any]:
-    """Values that a JSON schema (the subset FastAPI emits) allows."""
+    """Values that a JSON schema (the subset FastAPI emits) allows; ``uuids`` draws the ids."""
     schema = _resolve(schema, components)
     if depth > 4:
         return st.none()
     if "anyOf" in schema or "oneOf" in schema:
         options = schema.get("anyOf") or schema["oneOf"]
-        return st.one_of([from_schema(s, components, depth + 1) for s in options])
+        return st.one_of([from_schema(s, components, depth + 1, uuids) for s in options])
     if "enum" in schema:
         return st.sampled_from(schema["enum"])
     if "const" in schema:
@@ -179,24 +193,29 @@ def from_schema(
     if kind == "number":
         return st.floats(schema.get("minimum"), schema.get("maximum"), allow_nan=False)
     if kind == "string":
-        return _string(schema)
+        return _string(schema, uuids)
     if kind == "array":
-        return st.lists(from_schema(schema.get("items", {}), components, depth + 1), max_size=4)
+        items = from_schema(schema.get("items", {}), components, depth + 1, uuids)
+        return st.lists(items, max_size=4)
     if kind == "object" or "properties" in schema:
         properties = schema.get("properties", {})
         required = set(schema.get("required", []))
         if not properties:
             extra = schema.get("additionalProperties")
-            values = from_schema(extra, components, depth + 1) if isinstance(extra, dict) else JUNK
+            values = (
+                from_schema(extra, components, depth + 1, uuids)
+                if isinstance(extra, dict)
+                else JUNK
+            )
             return st.dictionaries(st.text(max_size=20), values, max_size=4)
         return st.fixed_dictionaries(
             {
-                k: from_schema(v, components, depth + 1)
+                k: from_schema(v, components, depth + 1, uuids)
                 for k, v in properties.items()
                 if k in required
             },
             optional={
-                k: from_schema(v, components, depth + 1)
+                k: from_schema(v, components, depth + 1, uuids)
                 for k, v in properties.items()
                 if k not in required
             },
@@ -204,10 +223,10 @@ def from_schema(
     return JUNK  # an unconstrained value (``Any``)
 
 
-def _string(schema: dict[str, Any]) -> st.SearchStrategy[str]:
+def _string(schema: dict[str, Any], uuids: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     fmt = schema.get("format")
     if fmt == "uuid":
-        return st.uuids().map(str)
+        return uuids
     if fmt == "email":
         return st.emails().map(str)
     if fmt == "date-time":
@@ -255,6 +274,14 @@ def wrongly(good: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 # --- Who is calling ---------------------------------------------------------------------
 
 
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass(repr=False)
 class Fuzzing:
     """The server under test and the admin whose session most requests use."""
@@ -293,6 +320,15 @@ class Fuzzing:
 
         # A fixed range keeps the draw the same shape while the list grows.
         return st.integers(0, 1023).map(pick)
+
+    def known_uuid(self) -> st.SearchStrategy[str]:
+        """A random id, or the id of a row the fuzz knows: bodies then name real rows too."""
+
+        def pick(index: int) -> str:
+            ids = [v for values in self.known.values() for v in values if _is_uuid(v)]
+            return ids[index % len(ids)] if ids else ZERO_UUID
+
+        return st.one_of(UUIDS, st.integers(0, 1023).map(pick))
 
     def remember(self, call: Call, response: httpx.Response) -> None:
         """Ids of what the fuzz created, so that later calls find real rows as well."""
@@ -378,7 +414,7 @@ def calls(draw: st.DrawFn, fuzz: Fuzzing) -> Call:
                 fuzz.known_value(name),
                 st.just(ZERO_UUID),
                 st.uuids().map(str),
-                from_schema(schema, operation.components),
+                from_schema(schema, operation.components, uuids=fuzz.known_uuid()),
                 TEXT.filter(lambda s: s not in {"", ".", ".."}),
             )
         )
@@ -386,7 +422,7 @@ def calls(draw: st.DrawFn, fuzz: Fuzzing) -> Call:
     params = []
     for name, schema in operation.query_params.items():
         if draw(st.integers(0, 2)) == 0:
-            good = from_schema(schema, operation.components)
+            good = from_schema(schema, operation.components, uuids=fuzz.known_uuid())
             value = draw(st.one_of(good, good, good, SCALARS, fuzz.known_value(None)))
             params.append((name, _query_value(value)))
     if draw(st.integers(0, 9)) == 0:
@@ -395,7 +431,7 @@ def calls(draw: st.DrawFn, fuzz: Fuzzing) -> Call:
     content_type: str | None = "application/json"
     if operation.body_schema is not None or draw(st.integers(0, 4)) == 0:
         good = (
-            from_schema(operation.body_schema, operation.components)
+            from_schema(operation.body_schema, operation.components, uuids=fuzz.known_uuid())
             if operation.body_schema
             else JUNK
         )
@@ -479,14 +515,50 @@ def fuzz(api: Any, live_server: Any, db: Any) -> Iterator[Fuzzing]:
         key = client.post("/api/v1/api-keys", json={"name": "fuzz"}, headers=admin)
         config = client.put("/api/v1/system/config/fuzz.key", json={"value": 1}, headers=admin)
         assert org.status_code == 201 and key.status_code == 201 and config.status_code == 200
+        made = {
+            name: client.post(path, json=body, headers=admin)
+            for name, path, body in [
+                ("actor_id", "/api/v1/threat-actors", {"actor_name": "Fuzz Bear"}),
+                ("campaign_id", "/api/v1/threat-campaigns", {"campaign_name": "Fuzz Storm"}),
+                ("collection_id", "/api/v1/ioc-collections", {"name": "fuzz iocs"}),
+                ("report_id", "/api/v1/threat-reports", {"title": "Fuzz report"}),
+                (
+                    "technique_id",
+                    "/api/v1/mitre-techniques",
+                    {"technique_id": "T9999", "technique_name": "Fuzzing"},
+                ),
+            ]
+        }
+        assert all(r.status_code == 201 for r in made.values()), {
+            n: r.text for n, r in made.items()
+        }
         client.cookies.clear()
+        indicators = seed_indicators(db)
         fuzzing.known = {
             "user_id": [me],
             "organization_id": [org.json()["id"]],
             "key_id": [key.json()["api_key"]["id"]],
-            "key": ["fuzz.key"],
+            "key": ["fuzz.key", *indicators.values()],
+            "indicator_id": list(indicators),
+            "technique_id": ["T9999"],
+            **{
+                name: [response.json()["id"]]
+                for name, response in made.items()
+                if name != "technique_id"
+            },
         }
         yield fuzzing
+
+
+def seed_indicators(db: Any) -> dict[str, str]:
+    """A few stored indicators (ids and values), for the routes that link or look them up."""
+    values = ["198.51.100.7", "fuzz.example.com", "http://fuzz.example.com/a"]
+    with db.transaction() as session:
+        source = ensure_source(session, actor=Actor.system(), name="fuzz")
+    ingest(db, rows=[ParsedRow(line=n, value=v) for n, v in enumerate(values, 1)], source=source)
+    with db.transaction(readonly=True) as session:
+        rows = session.execute(select(ThreatIndicator.id, ThreatIndicator.indicator_value))
+        return {str(row_id): value for row_id, value in rows}
 
 
 def test_no_request_makes_the_api_answer_5xx(fuzz: Fuzzing) -> None:

@@ -22,6 +22,9 @@ from krsn.identity.api import routers as identity_routers
 from krsn.indicators.api import routers as indicator_routers
 from krsn.middleware import BodySizeLimit, SecurityHeaders
 from krsn.security.stores import build_rate_limiter, build_session_store
+from krsn.sharing.api import routers as sharing_routers
+from krsn.sharing.stix.api import routers as stix_routers
+from krsn.sharing.taxii.api import router as taxii_router
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +83,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in [*identity_routers, *indicator_routers, *feed_routers]:
+    for router in [
+        *identity_routers,
+        *indicator_routers,
+        *feed_routers,
+        *sharing_routers,
+        *stix_routers,
+    ]:
         api.include_router(router)
     app.include_router(api)
+    app.include_router(taxii_router)
     _add_health_routes(app)
     _add_pages(app)
 

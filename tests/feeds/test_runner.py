@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -13,10 +15,14 @@ from sqlalchemy import func, select
 from krsn.config import Settings
 from krsn.db import Database
 from krsn.feeds import service
+from krsn.feeds.models import ThreatIntelligence
 from krsn.feeds.runner import run_due_feeds, run_feed
 from krsn.identity.audit import Actor
 from krsn.identity.models import AuditLog
 from krsn.indicators.models import ThreatIndicator
+from krsn.sharing.models import ThreatActor
+from krsn.sharing.stix.models import StixObject
+from support import shared_data
 
 SYSTEM = Actor.system()
 
@@ -175,3 +181,37 @@ def test_a_stored_url_the_client_cannot_use_fails_the_run_not_the_process(db, se
     result = run_feed(db, feed="local", settings=settings, actor=SYSTEM)
     assert result["status"] == "failed"
     assert result["error"]
+
+
+def test_a_stix_feed_keeps_the_whole_bundle_and_names_its_feed(db, feed_server, settings):
+    bundle = json.loads(shared_data("stix", "oasis-docs", "apt1.json").read_bytes())
+    by_type = Counter(obj["type"] for obj in bundle["objects"])
+    feed_server.body = json.dumps(bundle).encode()
+    with db.transaction() as session:
+        service.create_feed(
+            session,
+            actor=SYSTEM,
+            name="partner",
+            url=feed_server.url,
+            format_name="stix",
+            parsing_rules={},
+            source_name="partner sharing",
+            reliability=80,
+        )
+    first = run_feed(db, feed="partner", settings=settings, actor=SYSTEM)
+    assert first["status"] == "ok", first
+    assert first["stix_objects"] == len(bundle["objects"])
+    assert first["new"] > 0
+    with db.transaction(readonly=True) as session:
+        stored = Counter(session.scalars(select(StixObject.stix_type)))
+        feed = service.get_feed(session, "partner")
+        records = session.scalars(select(ThreatIntelligence.feed_id)).all()
+        actors = session.scalar(select(func.count()).select_from(ThreatActor))
+    assert stored == by_type
+    assert records and set(records) == {feed.id}
+    assert actors == by_type["intrusion-set"] + by_type["threat-actor"]
+    feed_server.body += b" "  # a new ETag: the bundle is fetched and read again
+    second = run_feed(db, feed="partner", settings=settings, actor=SYSTEM)
+    assert second["status"] == "ok"
+    assert (second["new"], second["updated"]) == (0, first["new"])
+    assert second["stix"]["created"] == 0

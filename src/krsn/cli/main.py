@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from krsn.cli import apikeys, attack, config, db, feeds, indicators, users, warninglists
+from krsn.cli import (
+    apikeys,
+    attack,
+    config,
+    db,
+    feeds,
+    indicators,
+    misp,
+    stix,
+    taxii,
+    users,
+    warninglists,
+)
 from krsn.cli.ingest import ingest
 from krsn.heap import tune_for_batches
 
@@ -21,6 +33,9 @@ app.add_typer(feeds.app, name="feeds")
 app.add_typer(indicators.app, name="indicators")
 app.add_typer(warninglists.app, name="warninglists")
 app.add_typer(attack.app, name="attack")
+app.add_typer(stix.app, name="stix")
+app.add_typer(misp.app, name="misp")
+app.add_typer(taxii.app, name="taxii")
 app.command("ingest")(ingest)
 
 

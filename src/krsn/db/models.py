@@ -10,6 +10,8 @@ from krsn.indicators import models as indicators_models
 from krsn.ml import models as ml_models
 from krsn.osint import models as osint_models
 from krsn.sharing import models as sharing_models
+from krsn.sharing.stix import models as stix_models
+from krsn.sharing.taxii import models as taxii_models
 
 __all__ = [
     "Base",
@@ -22,4 +24,6 @@ __all__ = [
     "ml_models",
     "osint_models",
     "sharing_models",
+    "stix_models",
+    "taxii_models",
 ]

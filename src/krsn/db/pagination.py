@@ -1,7 +1,8 @@
 """Keyset pagination: ``limit`` + an opaque ``cursor``, with the total count of matches.
 
 Keyset paging stays fast on large tables (the audit log, indicators) where OFFSET would
-scan every skipped row.
+scan every skipped row. ``paginate`` pages in one fixed order; ``paginate_sorted`` in the
+order a client picks by name, with cursors that remember it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -22,6 +24,9 @@ from krsn.errors import Invalid
 T = TypeVar("T")
 
 MAX_LIMIT = 500
+_FOREIGN_CURSOR = "not a cursor this API issued; start again without it"
+# Between the sort order a cursor was issued for and the keyset values it holds.
+_SORT_SEPARATOR = "~"
 
 
 @dataclass
@@ -65,7 +70,7 @@ def _decode(cursor: str, columns: list[InstrumentedAttribute[Any]]) -> list[Any]
         json.JSONDecodeError,
         UnicodeDecodeError,
     ):
-        raise Invalid("cursor", "not a cursor this API issued; start again without it") from None
+        raise Invalid("cursor", _FOREIGN_CURSOR) from None
 
 
 def paginate(
@@ -99,3 +104,42 @@ def paginate(
         last = rows[-1]
         next_cursor = _encode([getattr(last, c.key) for c in order_by])
     return PageResult(items=rows, total=int(total or 0), limit=limit, next_cursor=next_cursor)
+
+
+def paginate_sorted(
+    session: Session,
+    statement: Select[Any],
+    *,
+    sort: str,
+    columns: Mapping[str, InstrumentedAttribute[Any]],
+    tie: InstrumentedAttribute[Any],
+    limit: int,
+    cursor: str | None = None,
+) -> PageResult[Any]:
+    """One page of ``statement``'s rows in ``sort`` order: a key of ``columns`` ascending, or
+    descending with a leading ``-``; ``tie`` (a unique column) orders rows that share a value.
+
+    The cursor names the order it was issued for, so it cannot page through another one.
+    """
+    column = columns.get(sort.removeprefix("-"))
+    if column is None:
+        choices = ", ".join(f"{name}, -{name}" for name in columns)
+        raise Invalid("sort", f"must be one of {choices}")
+    inner = None
+    if cursor:
+        issued_for, separator, inner = cursor.partition(_SORT_SEPARATOR)
+        if not separator or not inner:
+            raise Invalid("cursor", _FOREIGN_CURSOR)
+        if issued_for != sort:
+            raise Invalid("cursor", "issued for another sort order; start again without it")
+    result = paginate(
+        session,
+        statement,
+        order_by=[column, tie],
+        limit=limit,
+        cursor=inner,
+        descending=sort.startswith("-"),
+    )
+    if result.next_cursor is not None:
+        result.next_cursor = f"{sort}{_SORT_SEPARATOR}{result.next_cursor}"
+    return result

@@ -38,6 +38,7 @@ from krsn.feeds.sources import request_credentials
 from krsn.identity import audit
 from krsn.identity.audit import Actor
 from krsn.identity.models import AuditSeverity
+from krsn.sharing.stix.service import import_bundle
 
 log = logging.getLogger(__name__)
 
@@ -181,26 +182,41 @@ def run_feed(
                 else:
                     assert result.body is not None
                     body = cast(BinaryIO, result.body)
-                    if _is_misp_manifest(format_name, url):
-                        since_text = stats.get("misp_since")
-                        since = datetime.fromisoformat(since_text) if since_text else None
-                        rows = cast(MispFormat, parser).parse_feed(
-                            body, _event_opener(url, limits), rules, since=since
+                    if format_name == FeedFormat.STIX:
+                        # Through the STIX import, so the bundle's actors, campaigns, reports
+                        # and relationships are kept too, not only its indicator values.
+                        counts = _import_stix(
+                            database,
+                            body=body.read(),
+                            source=source,
+                            feed=FeedRef(id=feed_id, default_confidence=confidence),
+                            rules=rules,
+                            actor=actor,
+                            suppressor=suppressor,
+                            run_id=run["run_id"],
+                            on_progress=on_progress,
                         )
-                        state["misp_since"] = run["started_at"]
                     else:
-                        rows = parser.parse(body, rules)
-                    summary = ingest(
-                        database,
-                        rows=_until_stopped(rows, stop),
-                        source=source,
-                        feed=FeedRef(id=feed_id, default_confidence=confidence),
-                        suppressor=suppressor,
-                        on_progress=on_progress,
-                        run_id=run["run_id"],
-                        batch_size=settings.ingest_batch_rows,
-                    )
-                    run.update(status="ok", **summary.as_dict())
+                        if _is_misp_manifest(format_name, url):
+                            since_text = stats.get("misp_since")
+                            since = datetime.fromisoformat(since_text) if since_text else None
+                            rows = cast(MispFormat, parser).parse_feed(
+                                body, _event_opener(url, limits), rules, since=since
+                            )
+                            state["misp_since"] = run["started_at"]
+                        else:
+                            rows = parser.parse(body, rules)
+                        counts = ingest(
+                            database,
+                            rows=_until_stopped(rows, stop),
+                            source=source,
+                            feed=FeedRef(id=feed_id, default_confidence=confidence),
+                            suppressor=suppressor,
+                            on_progress=on_progress,
+                            run_id=run["run_id"],
+                            batch_size=settings.ingest_batch_rows,
+                        ).as_dict()
+                    run.update(status="ok", **counts)
                     run["errors"] = run["errors"][:20]
         succeeded = True
     except (FetchError, FormatError, KrsnError, httpx.InvalidURL, ValueError) as exc:
@@ -239,6 +255,51 @@ def run_feed(
     if unexpected is not None:
         raise unexpected
     return run
+
+
+def _import_stix(
+    database: Database,
+    *,
+    body: bytes,
+    source: SourceRef,
+    feed: FeedRef,
+    rules: dict[str, Any],
+    actor: Actor,
+    suppressor: Suppressor | None,
+    run_id: str,
+    on_progress: Callable[[int], None] | None,
+) -> dict[str, Any]:
+    """A STIX feed's bundle through the STIX import, in one transaction; the run's counts."""
+    started = time.perf_counter()
+    with database.transaction() as session:
+        summary = import_bundle(
+            session,
+            bundle=body,
+            source=source,
+            actor=actor,
+            suppressor=suppressor,
+            feed=feed,
+            rules=rules,
+            run_id=run_id,
+        )
+    values = summary.indicators
+    if on_progress is not None:
+        on_progress(summary.objects)
+    return {
+        "parsed": values.values,
+        "new": values.new,
+        "updated": values.updated,
+        "unchanged": values.unchanged,
+        "rejected": values.rejected + summary.total.rejected,
+        "suppressed": values.suppressed,
+        "duration_s": round(time.perf_counter() - started, 3),
+        "errors": [
+            {"line": e.position, "reason": e.reason, "value": e.value} for e in values.errors
+        ]
+        + [{"line": e.position, "reason": e.reason, "value": e.id} for e in summary.errors],
+        "stix_objects": summary.objects,
+        "stix": summary.total.model_dump(),
+    }
 
 
 @dataclass(slots=True)

@@ -5,26 +5,28 @@ Each attribute, of the event or of its objects, whose type names an indicator be
 ``ip-src`` / ``ip-dst`` (kind left to normalisation: IPv4, IPv6 or a range), their ``|port``
 forms (the address; ``extra["port"]``), ``domain`` / ``hostname`` (and ``hostname|port``),
 ``domain|ip`` (two rows), ``url``, ``uri``, ``link`` is not (a reference), hashes ``md5``,
-``sha1``, ``sha256``, ``sha512`` and ``filename|<hash>`` (the hash; ``extra["filename"]``),
-e-mail addresses (``email``, ``email-src``, ``email-dst``, ``email-reply-to``,
-``whois-registrant-email``). Other types (comments, filenames, registry keys …) are skipped;
-the sharing import reads whole events.
+``sha1``, ``sha256``, ``sha512``, ``filename|<hash>`` and ``malware-sample`` (the hash;
+``extra["filename"]``), e-mail addresses (``email``, ``email-src``, ``email-dst``,
+``email-reply-to``, ``whois-registrant-email``). Other types (comments, filenames, registry
+keys …) are skipped; the sharing import (:mod:`krsn.sharing.misp`) reads whole events.
 
 A row carries: first_seen from the attribute's ``first_seen`` or its ``timestamp``,
 last_seen from ``last_seen``; tags from the event's and the attribute's ``Tag`` lists, with
 ``tlp:*`` kept apart in ``extra["tlp"]`` (the attribute's own marking wins); the malware family
 from a malware galaxy tag (``misp-galaxy:malpedia="…"``); the event ``info`` as description;
 ``extra`` with ``to_ids`` (a row even when false), ``attribute_uuid``, ``event_uuid``,
-``event_id``, ``category``, ``misp_type``, ``object_name``, ``comment``. ``line`` is the
-attribute's position in the input. Deleted attributes are skipped.
+``event_id``, ``category``, ``misp_type``, ``object_name``, ``comment`` and, when the
+attribute was sighted, ``sightings`` (counts by MISP sighting type and the latest date).
+``line`` is the attribute's position in the input. Deleted attributes are skipped.
 
 Rules (defaults in brackets): ``to_ids_only`` [false] skips attributes not flagged for
 detection, ``include_objects`` [true] reads attributes inside MISP objects, ``tags`` [``[]``]
 added to every row, ``max_bytes`` [256 MiB, per document], ``max_records`` [5,000,000].
 
-``parse`` reads one document. A feed's ``manifest.json`` lists its events without their
-attributes: ``parse_feed`` takes the manifest and a function that opens ``<uuid>.json``
-(over HTTP for a remote feed), and ``parse_feed_directory`` does it for a local folder.
+``parse`` reads one document and ``parse_document`` one already loaded. A feed's
+``manifest.json`` lists its events without their attributes: ``parse_feed`` takes the manifest
+and a function that opens ``<uuid>.json`` (over HTTP for a remote feed), and
+``parse_feed_directory`` does it for a local folder.
 """
 
 from __future__ import annotations
@@ -90,10 +92,38 @@ def attribute_values(misp_type: str, value: str) -> list[tuple[str, str | None, 
         return [(left, "domain", {"port": right})]
     if misp_type == "domain|ip":
         return [(left, "domain", {}), (right, None, {})]
+    if misp_type == "malware-sample":
+        # MISP stores the sample's MD5 beside its name, the file itself as an attachment.
+        return [(right, "md5", {"filename": left})]
     first, _, second = misp_type.partition("|")
     if first == "filename" and second in HASH_TYPES:
         return [(right, second, {"filename": left})]
     return []
+
+
+SIGHTING_TYPES: Final = {"0": "sighting", "1": "false_positive", "2": "expiration"}
+"""MISP's sighting types by their code."""
+
+
+def sighting_counts(sightings: Any) -> dict[str, Any] | None:
+    """How often an attribute was sighted, by type, and the latest sighting; None if never."""
+    if not isinstance(sightings, list) or not sightings:
+        return None
+    counts: dict[str, Any] = dict.fromkeys(SIGHTING_TYPES.values(), 0)
+    latest: int | None = None
+    for sighting in sightings:
+        if not isinstance(sighting, dict):
+            continue
+        kind = SIGHTING_TYPES.get(str(sighting.get("type", "0")), "sighting")
+        counts[kind] += 1
+        with contextlib.suppress(TypeError, ValueError):
+            moment = int(sighting.get("date_sighting"))  # type: ignore[arg-type]
+            latest = moment if latest is None else max(latest, moment)
+    counts["total"] = sum(counts.values())
+    if latest is not None:
+        with contextlib.suppress(ValueError, OverflowError, OSError):
+            counts["last_sighted"] = parse_datetime(str(latest)).isoformat()
+    return counts
 
 
 class MispRules(Limits):
@@ -258,6 +288,14 @@ class MispFormat(RuledFormat):
         events = events_of(load_json(stream, checked.max_bytes))
         yield from self._events(events, checked, count)
 
+    def parse_document(
+        self, document: Any, rules: Mapping[str, Any]
+    ) -> Iterator[ParsedRow | ParseError]:
+        """Like :meth:`parse`, for a document already loaded (an API answer, a feed event)."""
+        checked = validate(MispRules, rules)
+        count = RecordCounter(checked.max_records)
+        yield from self._events(events_of(document), checked, count)
+
     def parse_feed(
         self,
         manifest: BinaryIO,
@@ -349,6 +387,9 @@ class MispFormat(RuledFormat):
                 extra[key] = attribute[source]
         if isinstance(object_name, str):
             extra["object_name"] = object_name
+        sighted = sighting_counts(attribute.get("Sighting"))
+        if sighted is not None:
+            extra["sightings"] = sighted
         tlp = own_tlp or event.tlp
         if tlp:
             extra["tlp"] = tlp

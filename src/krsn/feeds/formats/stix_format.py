@@ -26,7 +26,7 @@ every row, ``max_bytes`` [256 MiB], ``max_records`` [5,000,000].
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Container, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO, Final
@@ -232,10 +232,27 @@ class StixFormat(RuledFormat):
         """Yield rows from indicators and observables, an error per unusable object."""
         checked = validate(StixRules, rules)
         document = load_json(stream, checked.max_bytes)
-        objects = bundle_objects(document)
+        yield from self.rows_of(bundle_objects(document), checked, document=document)
+
+    def rows_of(
+        self,
+        objects: list[Any],
+        rules: Mapping[str, Any] | StixRules,
+        *,
+        document: Any = None,
+        only: Container[int] | None = None,
+    ) -> Iterator[ParsedRow | ParseError]:
+        """Rows of objects already read (numbered from 1), as :meth:`parse` gives them.
+
+        The whole list is the context (markings, ``indicates``, observation dates); ``only``
+        limits the rows to the objects at these positions.
+        """
+        checked = rules if isinstance(rules, StixRules) else validate(StixRules, rules)
         context = _context(objects, document)
         count = RecordCounter(checked.max_records)
         for number, obj in enumerate(objects, start=1):
+            if only is not None and number not in only:
+                continue
             count()
             if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
                 yield ParseError(number, "not a STIX object (no type)")

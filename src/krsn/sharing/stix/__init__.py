@@ -1,0 +1,1 @@
+"""STIX 2.1: the object store, bundle import and export."""
