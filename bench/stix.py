@@ -25,6 +25,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from databases import scratch_postgres
+
 from krsn.config import Settings
 from krsn.db import Database
 from krsn.db.migrate import upgrade
@@ -164,24 +166,6 @@ def run_engine(url: str, path: Path, objects: int, settings: Settings) -> tuple[
     return rates[0], rates[1]
 
 
-def fresh_postgres(base: str) -> tuple[str, str]:
-    import psycopg
-
-    name = f"krsn_bench_{uuid.uuid4().hex[:8]}"
-    plain = base.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return base.rsplit("/", 1)[0] + f"/{name}", name
-
-
-def drop_postgres(base: str, name: str) -> None:
-    import psycopg
-
-    plain = base.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=100_000)
@@ -201,11 +185,8 @@ def main() -> None:
         first, second = run_engine(f"sqlite:///{root / 'bench.db'}", path, args.objects, settings)
         figures.update(sqlite_objects_per_s=round(first), sqlite_rerun_objects_per_s=round(second))
         if args.postgres:
-            url, name = fresh_postgres(args.postgres)
-            try:
+            with scratch_postgres(args.postgres) as url:
                 first, second = run_engine(url, path, args.objects, settings)
-            finally:
-                drop_postgres(args.postgres, name)
             figures.update(
                 postgres_objects_per_s=round(first), postgres_rerun_objects_per_s=round(second)
             )
