@@ -31,7 +31,7 @@ import time
 import uuid
 from pathlib import Path
 
-from databases import scratch_postgres
+from scratch_databases import scratch_postgres
 
 from krsn.config import Settings
 from krsn.db import Database

@@ -25,7 +25,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from databases import scratch_postgres
+from scratch_databases import scratch_postgres
 
 from krsn.config import Settings
 from krsn.db import Database

@@ -4,7 +4,8 @@ against the OASIS reference server ``medallion`` (memory backend), on the same o
 For each size (1,000, 10,000 and 100,000 indicators by default) a fresh database is filled
 through the ingestion pipeline and served by ``uvicorn`` in a process of its own; a client
 pages through the "All indicators" collection with ``as_pages`` (1,000-object pages) and
-checks it got every object exactly once, ``--repeat`` times against the same server (the
+checks it got every object exactly once (the indicators, and the identity and TLP marking
+definitions every collection serves first), ``--repeat`` times against the same server (the
 figures are the median run's). The objects it read are then loaded into medallion
 and read back the same way. Medallion is installed on first use into a virtual environment of
 its own in the user's cache directory (``~/.cache/krsn-bench/medallion``), never into ours;
@@ -19,6 +20,7 @@ including our server's peak resident memory (VmHWM) after each run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import socket
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from scratch_databases import scratch_postgres
 from taxii2client.v21 import Collection, as_pages
 
 from krsn.db import Database
@@ -43,7 +46,7 @@ from krsn.identity.api_keys import create_api_key
 from krsn.identity.audit import Actor
 from krsn.identity.models import Role
 from krsn.identity.users import create_user
-from krsn.sharing.taxii.service import ALL_INDICATORS_ID
+from krsn.sharing.taxii.service import ALL_INDICATORS_ID, FIXED
 
 PAGE = 1000
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "krsn-bench"
@@ -163,7 +166,8 @@ def ours(url: str, count: int, repeat: int) -> dict[str, Any]:
         base = f"http://127.0.0.1:{port}/taxii2/krsn/collections/{ALL_INDICATORS_ID}/"
         # The machine may be shared: the median of several runs is steadier than one.
         runs = [
-            page_through(Collection(base, auth=Bearer(key)), count, timeout=3600)
+            # The collection serves our identity and the TLP markings ahead of the indicators.
+            page_through(Collection(base, auth=Bearer(key)), count + len(FIXED), timeout=3600)
             for _ in range(repeat)
         ]
         rates = [run["objects_per_s"] for run in runs]
@@ -194,14 +198,16 @@ def medallion_command() -> list[str]:
 
 def medallion(objects: list[dict[str, Any]], timeout: float, work: Path) -> dict[str, Any]:
     collection_id = str(uuid.uuid4())
+    # A marking definition is never modified: its version is when it was created.
+    versions = [obj.get("modified", obj["created"]) for obj in objects]
     manifest = [
         {
             "id": obj["id"],
-            "date_added": obj["modified"],
-            "version": obj["modified"],
+            "date_added": version,
+            "version": version,
             "media_type": "application/stix+json;version=2.1",
         }
-        for obj in objects
+        for obj, version in zip(objects, versions, strict=True)
     ]
     data = {
         "/discovery": {
@@ -223,7 +229,10 @@ def medallion(objects: list[dict[str, Any]], timeout: float, work: Path) -> dict
                     "can_read": True,
                     "can_write": False,
                     "media_types": ["application/stix+json;version=2.1"],
-                    "objects": [{**obj, "_date_added": obj["modified"]} for obj in objects],
+                    "objects": [
+                        {**obj, "_date_added": version}
+                        for obj, version in zip(objects, versions, strict=True)
+                    ],
                     "manifest": manifest,
                 }
             ],
@@ -258,28 +267,6 @@ def medallion(objects: list[dict[str, Any]], timeout: float, work: Path) -> dict
         process.wait(timeout=30)
 
 
-def fresh_postgres(base: str) -> tuple[str, str]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"krsn_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_url(base), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(base).set(database=name).render_as_string(hide_password=False), name
-
-
-def drop_postgres(base: str, name: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin = create_engine(make_url(base), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
@@ -289,25 +276,27 @@ def main() -> None:
     parser.add_argument("--medallion-timeout", type=float, default=300.0)
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
-    figures: dict[str, Any] = {"page": PAGE, "sizes": sizes, "ours": {}, "medallion": {}}
+    figures: dict[str, Any] = {
+        "bench": "taxii",
+        "page": PAGE,
+        "sizes": sizes,
+        "ours": {},
+        "medallion": {},
+    }
     rows: list[tuple[str, int, dict[str, Any]]] = []
     medallion_on = not args.no_medallion
     for size in sizes:
         with tempfile.TemporaryDirectory() as folder:
             work = Path(folder)
-            engines: list[tuple[str, str, str | None]] = [
-                ("sqlite", f"sqlite:///{work / 'krsn.db'}", None)
-            ]
+            engines = [("sqlite", f"sqlite:///{work / 'krsn.db'}")]
             if args.postgres:
-                server_url, server_name = fresh_postgres(args.postgres)
-                engines.append(("postgresql", server_url, server_name))
+                engines.append(("postgresql", args.postgres))
             served: list[dict[str, Any]] = []
-            for engine, url, name in engines:
-                try:
+            for engine, url in engines:
+                with contextlib.ExitStack() as stack:
+                    if engine == "postgresql":
+                        url = stack.enter_context(scratch_postgres(url))
                     result = ours(url, size, max(1, args.repeat))
-                finally:
-                    if name is not None:
-                        drop_postgres(args.postgres, name)
                 served = result.pop("served")
                 figures["ours"].setdefault(engine, {})[str(size)] = result
                 rows.append((f"ours ({engine})", size, result))
