@@ -37,11 +37,8 @@ from krsn.sharing.selection import (
     Selection,
     parse_query,
     readable_by,
-    report_tlp,
     resolve,
     select,
-    strictest,
-    tlp_level,
 )
 
 SEEN = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -367,34 +364,3 @@ def test_a_private_collection_is_readable_by_its_owner_and_admins_only(db: Datab
     assert not readable_by(selection, user_id=uuid.uuid4(), role=Role.ANALYST)
     assert readable_by(selection, user_id=uuid.uuid4(), role=Role.ADMIN)
     assert readable_by(public, user_id=uuid.uuid4(), role=Role.VIEWER)
-
-
-@pytest.mark.parametrize(
-    ("written", "level"),
-    [
-        ("TLP:RED", "red"),
-        ("tlp:white", "clear"),
-        ("CLEAR", "clear"),
-        ("TLP:AMBER+STRICT", "amber+strict"),
-        ("amber_strict", "amber+strict"),
-        ("green", "green"),
-        ("TLP: purple", "red"),
-        (None, None),
-    ],
-)
-def test_tlp_levels_read_every_spelling_and_fail_closed(written: str | None, level: str | None):
-    assert tlp_level(written) == level
-
-
-def test_a_report_is_marked_by_its_tlp_or_else_its_classification():
-    report = report_row("r", classification=Classification.PUBLIC)
-    assert report_tlp(report) == "clear"
-    report.classification = Classification.CONFIDENTIAL
-    assert report_tlp(report) == "red"
-    report.classification = Classification.INTERNAL
-    assert report_tlp(report) == "amber+strict"
-    # A stated TLP never loosens what the classification asks for.
-    report.metadata_ = {"tlp": "green"}
-    assert report_tlp(report) == "amber+strict"
-    assert strictest("green", None, "amber") == "amber"
-    assert strictest() is None

@@ -42,7 +42,12 @@ def test_an_actor_a_campaign_a_report_and_a_query_export_too(api: Any):
     check(actor)
     assert ("Emotet Epoch 5", "attributed-to", "Mummy Spider") in relations(actor)
     check(api.get(URL, params={"campaign": "Emotet Epoch 5"}).json())
-    report = api.get(URL, params={"report": "Emotet returns"}).json()
+    # The report is TLP:RED: refused to a viewer, exported to an admin, marked red.
+    refused = api.get(URL, params={"report": "Emotet returns"})
+    assert refused.status_code == 403 and "TLP:RED" in refused.json()["detail"]
+    admin = api.fresh()
+    admin.login_as("boss", "admin")
+    report = admin.get(URL, params={"report": "Emotet returns"}).json()
     check(report)
     assert of_type(report, "report")[0]["object_marking_refs"] == [
         "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed"

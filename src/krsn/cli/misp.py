@@ -166,6 +166,12 @@ _QUERY = typer.Option(
 )
 _LIMIT = typer.Option(None, "--limit", min=1, help="At most this many indicators, latest first.")
 _ORG = typer.Option("KRSN-RT2I", "--org", help="The organisation named as the event's creator.")
+_MAX_TLP = typer.Option(
+    "green",
+    "--max-tlp",
+    help="The most restrictive TLP the feed carries: clear, green (the default), amber or "
+    "amber+strict. TLP:RED never goes into a feed; what is above is withheld and counted.",
+)
 
 
 def _selection(
@@ -177,12 +183,14 @@ def _selection(
     report: str | None,
     query: str | None,
     limit: int | None,
+    audience: Any = None,
 ) -> Any:
     from krsn.sharing.selection import parse_query, select
+    from krsn.sharing.tlp import OPERATOR_EXPORT
 
     if sum(v is not None for v in (collection, actor, campaign, report, query)) != 1:
         fail("give exactly one of --collection, --actor, --campaign, --report or --query")
-    return select(
+    selection = select(
         session,
         collection=collection,
         actor=actor,
@@ -190,7 +198,10 @@ def _selection(
         report=report,
         query=parse_query(query) if query is not None else None,
         limit=limit,
+        audience=audience or OPERATOR_EXPORT,
     )
+    selection.check_released()
+    return selection
 
 
 @app.command("export")
@@ -233,13 +244,15 @@ def export(
         "attributes": len(body["Attribute"]),
         "tags": [t["name"] for t in body["Tag"]],
         "galaxy_tags": galaxy_refs(event),
+        "withheld_by_tlp": selection.withheld_total,
     }
     if as_json:
         print_json(result)
         return
     console.print(
         f"Wrote [bold]{escape(body['info'])}[/] ({len(body['Attribute']):,} attributes, "
-        f"event {body['uuid']}) to {escape(str(output))}",
+        f"event {body['uuid']}) to {escape(str(output))}; withheld by TLP: "
+        f"{selection.withheld_total:,}",
         highlight=False,
     )
 
@@ -256,10 +269,15 @@ def publish(
     query: str | None = _QUERY,
     limit: int | None = _LIMIT,
     org: str = _ORG,
+    max_tlp: str = _MAX_TLP,
     as_json: bool = typer.Option(False, "--json", help="Print a summary as one JSON object."),
 ) -> None:
-    """Publish a selection into a MISP feed folder: <uuid>.json, manifest.json, hashes.csv."""
+    """Publish a selection into a MISP feed folder: <uuid>.json, manifest.json, hashes.csv.
+
+    A feed is for outside subscribers: only what TLP releases to a feed, up to --max-tlp,
+    goes in; the rest is withheld and counted."""
     from krsn.sharing.misp.feed import publish_feed
+    from krsn.sharing.tlp import feed_audience
 
     with (
         handled(),
@@ -271,6 +289,7 @@ def publish(
         ) as progress,
     ):
         task = progress.add_task("selecting", total=None)
+        audience = feed_audience(max_tlp)
         with get_database().transaction(readonly=True) as session:
             selection = _selection(
                 session,
@@ -280,9 +299,16 @@ def publish(
                 report=report,
                 query=query,
                 limit=limit,
+                audience=audience,
             )
             progress.update(task, description="writing")
-            published = publish_feed(session, selection=selection, directory=directory, org=org)
+            published = publish_feed(
+                session,
+                selection=selection,
+                directory=directory,
+                org=org,
+                max_tlp=audience.max_level,
+            )
         progress.update(task, description="done")
     if as_json:
         print_json(published.as_dict())
@@ -291,6 +317,7 @@ def publish(
     console.print(
         f"Event [bold]{escape(published.info)}[/] {published.event_uuid} {state}: "
         f"{published.attributes:,} attributes; the feed in {escape(published.directory)} "
-        f"lists {published.feed_events} event(s).",
+        f"lists {published.feed_events} event(s); withheld by TLP: "
+        f"{published.withheld_by_tlp:,} (max {published.max_tlp}).",
         highlight=False,
     )

@@ -168,6 +168,8 @@ def export(
                 limit=limit,
                 load_indicators=False,
             )
+            # The command line is the local operator: an admin's direct export.
+            selection.check_released()
             task = progress.add_task("indicators", total=selection.indicator_total or 0)
             try:
                 summary = write_bundle(
@@ -182,8 +184,9 @@ def export(
                 raise
         partial.replace(output)
         summary.output = str(output)
+    withheld = selection.withheld_total
     if as_json:
-        print_json(summary.as_dict())
+        print_json({**summary.as_dict(), "withheld_by_tlp": withheld})
         return
     table = Table(title=f"{escape(summary.title)}: {summary.objects:,} STIX objects")
     table.add_column("type")
@@ -191,4 +194,7 @@ def export(
     for kind, count in sorted(summary.by_type.items()):
         table.add_row(kind, f"{count:,}")
     console.print(table)
-    console.print(f"Wrote {escape(str(output))} in {summary.duration_s:.2f} s", highlight=False)
+    console.print(
+        f"Wrote {escape(str(output))} in {summary.duration_s:.2f} s; withheld by TLP: {withheld:,}",
+        highlight=False,
+    )

@@ -184,10 +184,11 @@ def show(key: str, principal: Reader, session: DbSession) -> IndicatorDetail:
 def edit(
     key: str, body: IndicatorUpdate, principal: IntelWriter, session: DbSession
 ) -> IndicatorDetail:
-    """An analyst's edits: false positive, tags, confidence override, the records' status.
+    """An analyst's edits: false positive, tags, confidence override, the records' status,
+    the TLP marking.
 
-    Only the fields sent change; ``confidence_override: null`` clears the override. Every
-    change is audited with its old and new values.
+    Only the fields sent change; ``confidence_override: null`` clears the override, ``tlp:
+    null`` the marking. Every change is audited with its old and new values.
     """
     indicator = service.update_indicator(
         session, actor=principal.actor, key=key, changes=body.model_dump(exclude_unset=True)

@@ -7,13 +7,21 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from krsn.db.types import utcnow
 from krsn.indicators import scoring
 from krsn.indicators.lookup import MAX_LOOKUP
 from krsn.indicators.models import IndicatorType, Severity
 from krsn.indicators.normalise import Kind
+from krsn.sharing.tlp import indicator_tlp, normalise_input
 
 
 class IndicatorRead(BaseModel):
@@ -31,6 +39,9 @@ class IndicatorRead(BaseModel):
     created_at: datetime | None
     updated_at: datetime | None
     metadata: dict[str, Any] | None = Field(None, validation_alias="metadata_")
+    tlp: str | None = Field(
+        None, description="The TLP 2.0 marking (metadata.tlp, read as a level); null if none."
+    )
     decayed_threat_score: float | None = Field(
         None,
         description="The threat score aged to now: whole for a tenth of the type's lifetime "
@@ -39,6 +50,8 @@ class IndicatorRead(BaseModel):
 
     @model_validator(mode="after")
     def _decay(self) -> IndicatorRead:
+        if self.tlp is None:
+            self.tlp = indicator_tlp(self.metadata)
         if self.decayed_threat_score is None and self.threat_score is not None:
             stored = (self.metadata or {}).get("kind")
             kind = Kind(stored) if stored in {k.value for k in Kind} else None
@@ -131,6 +144,18 @@ class IndicatorUpdate(BaseModel):
     )
     status: Literal["verified", "processed"] | None = Field(
         None, description="The status of the indicator's intelligence records."
+    )
+    tlp: (
+        Annotated[
+            Literal["clear", "green", "amber", "amber+strict", "red"],
+            BeforeValidator(normalise_input),
+        ]
+        | None
+    ) = Field(
+        None,
+        description="The TLP 2.0 marking (clear, green, amber, amber+strict, red; "
+        "'TLP:RED' reads too), kept in metadata.tlp; null unmarks it. It decides what "
+        "exports, TAXII and MISP feeds release to whom.",
     )
 
 

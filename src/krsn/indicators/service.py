@@ -27,10 +27,13 @@ from krsn.indicators import scoring
 from krsn.indicators.models import IndicatorType, Severity, ThreatIndicator
 from krsn.indicators.normalise import Indicator, Kind, normalise
 from krsn.indicators.refang import refang
+from krsn.sharing import tlp as tlps
 
 MAX_TAG_LENGTH = 100
 MAX_TAGS_PER_EDIT = 100
-EDITABLE = frozenset({"false_positive", "tags_add", "tags_remove", "confidence_override", "status"})
+EDITABLE = frozenset(
+    {"false_positive", "tags_add", "tags_remove", "confidence_override", "status", "tlp"}
+)
 ANALYST_STATUSES = frozenset({IntelligenceStatus.VERIFIED, IntelligenceStatus.PROCESSED})
 
 
@@ -427,6 +430,7 @@ def _state(indicator: ThreatIndicator, records: list[ThreatIntelligence]) -> dic
         "confidence_score": _number(indicator.confidence_score),
         "threat_score": _number(indicator.threat_score),
         "tags": list(meta.get("tags") or []),
+        "tlp": meta.get(tlps.TLP_KEY),
         "analyst": copy.deepcopy(meta.get("analyst") or {}),
         "intelligence_status": {str(r.id): r.status.value for r in records},
     }
@@ -444,7 +448,8 @@ def update_indicator(
 
     ``changes`` may hold ``false_positive`` (bool), ``tags_add`` and ``tags_remove`` (lists),
     ``confidence_override`` (0–100, or None to clear it) and ``status`` (``verified`` or
-    ``processed``, for the indicator's intelligence records). Analyst edits live in
+    ``processed``, for the indicator's intelligence records) and ``tlp`` (a TLP 2.0 level,
+    or None to unmark it; kept in ``metadata.tlp``). Analyst edits live in
     ``metadata.analyst``, which ingestion keeps (see :mod:`krsn.indicators.store`).
     """
     unknown = sorted(set(changes) - EDITABLE)
@@ -530,6 +535,12 @@ def update_indicator(
         meta["analyst"] = analyst
     else:
         meta.pop("analyst", None)
+    if "tlp" in changes:
+        level = tlps.parse_tlp(changes["tlp"])
+        if level is None:
+            meta.pop(tlps.TLP_KEY, None)
+        else:
+            meta[tlps.TLP_KEY] = level
     score = scoring.explain(
         kind,
         dict(meta.get("sources") or {}),

@@ -22,6 +22,7 @@ from krsn.db.pagination import PageResult
 from krsn.errors import Invalid
 from krsn.identity.audit import Actor
 from krsn.sharing import knowledge, links
+from krsn.sharing import tlp as tlps
 from krsn.sharing.attack import OWNER_KEY
 from krsn.sharing.campaigns import attributed_to
 from krsn.sharing.models import (
@@ -79,6 +80,13 @@ def _apply(session: Session, row: ThreatActor, values: Mapping[str, Any]) -> Non
                 f"attribution_data.{reserved[0]}", "is kept by the platform; leave it out"
             )
         data = {**given, **{k: v for k, v in data.items() if k in RESERVED_KEYS}}
+    if "attribution_data" in values:
+        # The marking lives in attribution_data.tlp; only the tlp field changes it.
+        data = knowledge.with_tlp(
+            row.attribution_data, {**values, "attribution_data": data}, field="attribution_data"
+        )
+    elif tlps.TLP_KEY in values:
+        data = knowledge.with_tlp(data, values, field="attribution_data")
     if "techniques" in values:
         ids = links.known_techniques(session, values["techniques"] or [], field="techniques")
         if ids:
@@ -122,6 +130,7 @@ KIND = knowledge.Kind(
             "attribution_data",
             "first_observed",
             "last_observed",
+            "tlp",
         }
     ),
     sorts={
@@ -210,6 +219,7 @@ def actor_read(row: ThreatActor, indicator_count: int) -> ActorRead:
         attack_id=str(attack_id) if attack_id else None,
         first_observed=row.first_observed,
         last_observed=row.last_observed,
+        tlp=tlps.actor_tlp(row),
         created_at=row.created_at,
         updated_at=row.updated_at,
         indicator_count=indicator_count,

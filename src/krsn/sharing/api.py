@@ -23,6 +23,7 @@ from krsn.indicators.models import ThreatIndicator
 from krsn.routing import ApiRoute
 from krsn.schemas import Cursor, Limit, Page, UtcDateTime, page_of
 from krsn.sharing import actors, campaigns, collections, knowledge, links, reports
+from krsn.sharing.misp.api import router as misp_router
 from krsn.sharing.models import (
     CampaignStatus,
     Classification,
@@ -65,6 +66,7 @@ from krsn.sharing.schemas import (
     TechniqueDetail,
     TechniqueRead,
 )
+from krsn.sharing.tlp import collection_tlp
 
 actors_router = APIRouter(prefix="/threat-actors", tags=["threat actors"], route_class=ApiRoute)
 campaigns_router = APIRouter(
@@ -613,6 +615,7 @@ def _collection(row: IocCollection, count: int) -> CollectionRead:
         is_public=row.is_public,
         created_by=row.created_by,
         metadata=row.metadata_,
+        tlp=collection_tlp(row),
         created_at=row.created_at,
         updated_at=row.updated_at,
         indicator_count=count,
@@ -837,11 +840,11 @@ def list_reports(
         published_after=published_after,
         published_before=published_before,
     )
-    return page_of(result, ReportRead.model_validate)
+    return page_of(result, reports.report_read)
 
 
 def _report(session: Session, row: Any) -> ReportRead:
-    return ReportRead.model_validate(row)
+    return reports.report_read(row)
 
 
 _object_routes(
@@ -872,7 +875,7 @@ _object_routes(
 def publish_report(report_id: uuid.UUID, principal: IntelWriter, session: DbSession) -> ReportRead:
     """Publish a draft now (``published_at``); an already published one is 409."""
     row = reports.publish_report(session, actor=principal.actor, report_id=report_id)
-    return ReportRead.model_validate(row)
+    return reports.report_read(row)
 
 
 routers: list[APIRouter] = [
@@ -881,4 +884,5 @@ routers: list[APIRouter] = [
     techniques_router,
     collections_router,
     reports_router,
+    misp_router,
 ]

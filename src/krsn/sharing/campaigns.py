@@ -25,6 +25,7 @@ from krsn.db.pagination import PageResult
 from krsn.errors import Invalid
 from krsn.identity.audit import Actor
 from krsn.sharing import knowledge, links
+from krsn.sharing import tlp as tlps
 from krsn.sharing.models import CampaignStatus, ThreatActor, ThreatCampaign
 from krsn.sharing.schemas import ActorRef, CampaignRead, TechniqueUse, UseSource
 
@@ -95,6 +96,8 @@ def _apply(session: Session, row: ThreatCampaign, values: Mapping[str, Any]) -> 
             *_actors(session, values["attributed_actors"] or []),
             *imported(row.attributed_actors),
         ]
+    if tlps.TLP_KEY in values:
+        row.tlp = tlps.parse_tlp(values[tlps.TLP_KEY])
     knowledge.apply_observed(row, values)
 
 
@@ -116,6 +119,7 @@ KIND = knowledge.Kind(
             "techniques",
             "procedures",
             "attributed_actors",
+            "tlp",
         }
     ),
     sorts={
@@ -231,6 +235,7 @@ def _read(
         procedures=list(row.procedures or ()),
         attributed_actors=list(actors.values()),
         analyst_id=row.analyst_id,
+        tlp=tlps.campaign_tlp(row),
         created_at=row.created_at,
         updated_at=row.updated_at,
         indicator_count=count,

@@ -28,6 +28,7 @@ from krsn.identity import audit
 from krsn.identity.audit import Actor
 from krsn.indicators.models import ThreatIndicator
 from krsn.sharing import knowledge, links
+from krsn.sharing import tlp as tlps
 from krsn.sharing.models import CollectionIndicator, IocCollection
 from krsn.sharing.schemas import CollectionChange
 
@@ -86,8 +87,10 @@ def _apply(session: Session, row: IocCollection, values: Mapping[str, Any]) -> N
         if values["is_public"] is None:
             raise Invalid("is_public", "must be true or false")
         row.is_public = bool(values["is_public"])
-    if "metadata" in values:
-        row.metadata_ = values["metadata"]
+    if "metadata" in values or tlps.TLP_KEY in values:
+        # The marking lives in metadata.tlp; only the tlp field changes it.
+        document = knowledge.with_tlp(row.metadata_, values, field="metadata")
+        row.metadata_ = document or values.get("metadata", document)
 
 
 KIND = knowledge.Kind(
@@ -97,7 +100,7 @@ KIND = knowledge.Kind(
     article="an",
     name="name",
     unnamed="a collection needs a name",
-    fields=frozenset({"name", "description", "is_public", "metadata"}),
+    fields=frozenset({"name", "description", "is_public", "metadata", "tlp"}),
     sorts={
         "name": IocCollection.name,
         "created": IocCollection.created_at,

@@ -22,6 +22,7 @@ from krsn.db.pagination import PageResult, paginate_sorted
 from krsn.errors import Conflict, Invalid, NotFound
 from krsn.identity import audit
 from krsn.identity.audit import Actor
+from krsn.sharing import tlp as tlps
 
 
 class _Identified(Protocol):
@@ -232,3 +233,35 @@ def observed_within(
     if before is not None:
         statement = statement.where(model.first_observed < before)
     return statement
+
+
+# --- TLP in a JSON column -------------------------------------------------------------------
+
+
+def with_tlp(document: Any, values: Mapping[str, Any], *, field: str) -> dict[str, Any]:
+    """A row's JSON column (``metadata``, ``attribution_data``) as ``values`` change it.
+
+    ``values[field]`` replaces the document but never its ``tlp``, which only the ``tlp``
+    field sets (null removes it): replacing the notes must not loosen the marking. A ``tlp``
+    inside the new document is accepted only when it says the same.
+    """
+    current = dict(document) if isinstance(document, dict) else {}
+    wanted = (
+        tlps.parse_tlp(values[tlps.TLP_KEY])
+        if tlps.TLP_KEY in values
+        else tlps.of_document(current)
+    )
+    result = current
+    if field in values:
+        given = dict(values[field] or {})
+        if tlps.TLP_KEY in given:
+            stated = tlps.parse_tlp(given.pop(tlps.TLP_KEY), field=f"{field}.tlp")
+            if stated != wanted:
+                raise Invalid(f"{field}.tlp", "set the marking with the tlp field")
+        result = given
+    if wanted is None:
+        result.pop(tlps.TLP_KEY, None)
+    else:
+        # An unchanged marking keeps its stored spelling, so the audit sees no change.
+        result[tlps.TLP_KEY] = wanted if tlps.TLP_KEY in values else current[tlps.TLP_KEY]
+    return result

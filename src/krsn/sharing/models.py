@@ -127,6 +127,9 @@ class ThreatCampaign(Base):
     procedures: Mapped[Any] = mapped_column(JSONType)
     attributed_actors: Mapped[Any] = mapped_column(JSONType)
     analyst_id: Mapped[uuid.UUID | None] = user_ref()
+    # The campaign's TLP 2.0 level (krsn.sharing.tlp); its JSON columns are lists with a
+    # meaning of their own, so the marking has a column.
+    tlp: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 

@@ -21,7 +21,9 @@ from krsn.identity import audit
 from krsn.identity.audit import Actor
 from krsn.indicators.models import ThreatIndicator
 from krsn.sharing import knowledge, links
+from krsn.sharing import tlp as tlps
 from krsn.sharing.models import Classification, ReportType, ThreatReport
+from krsn.sharing.schemas import ReportRead
 
 
 def _indicators(session: Session, ids: Sequence[uuid.UUID]) -> list[str]:
@@ -63,8 +65,19 @@ def _apply(session: Session, row: ThreatReport, values: Mapping[str, Any]) -> No
         row.indicators_referenced = _indicators(session, values["indicators_referenced"] or [])
     if "attachments" in values:
         row.attachments = [dict(a) for a in values["attachments"] or []]
-    if "metadata" in values:
-        row.metadata_ = values["metadata"]
+    if "metadata" in values or tlps.TLP_KEY in values:
+        # The marking lives in metadata.tlp; only the tlp field changes it.
+        document = knowledge.with_tlp(row.metadata_, values, field="metadata")
+        row.metadata_ = document or values.get("metadata", document)
+    given = values.get(tlps.TLP_KEY)
+    floor = tlps.classification_tlp(row.classification)
+    if given is not None and tlps.strictest(tlps.parse_tlp(given), floor) != tlps.parse_tlp(given):
+        # A marking tightens a classification, never loosens it: say so rather than ignore it.
+        raise Invalid(
+            "tlp",
+            f"a report classified {row.classification.value} is at least TLP:{floor.upper()}; "
+            "change its classification to share it more widely",
+        )
 
 
 KIND = knowledge.Kind(
@@ -85,6 +98,7 @@ KIND = knowledge.Kind(
             "indicators_referenced",
             "attachments",
             "metadata",
+            "tlp",
         }
     ),
     sorts={
@@ -152,3 +166,8 @@ def page_reports(
     if published_before is not None:
         statement = statement.where(ThreatReport.published_at < published_before)
     return knowledge.page(session, KIND, statement, sort=sort, limit=limit, cursor=cursor)
+
+
+def report_read(row: ThreatReport) -> ReportRead:
+    """A report as shown, with the TLP it is shared under (its marking or classification's)."""
+    return ReportRead.model_validate(row).model_copy(update={"tlp": tlps.report_tlp(row)})

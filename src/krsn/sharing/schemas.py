@@ -9,7 +9,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from krsn.indicators.models import IndicatorType
 from krsn.schemas import UtcDateTime
@@ -21,6 +28,7 @@ from krsn.sharing.models import (
     ReportType,
     Sophistication,
 )
+from krsn.sharing.tlp import normalise_input
 
 
 class ImportCounts(BaseModel):
@@ -127,6 +135,17 @@ IndicatorKey = Annotated[
 ]
 MAX_BULK = 10_000
 """Indicators one collection request may add or remove."""
+TlpLevel = Literal["clear", "green", "amber", "amber+strict", "red"]
+Tlp = Annotated[
+    TlpLevel,
+    BeforeValidator(normalise_input),
+    Field(
+        description="The TLP 2.0 marking: clear, green, amber, amber+strict or red "
+        "('TLP:RED' and 'tlp:white' read too); null removes it. It decides what exports, "
+        "TAXII and MISP feeds release to whom."
+    ),
+]
+TlpShown = Annotated[TlpLevel | None, Field(description="The TLP 2.0 marking; null when unmarked.")]
 
 
 class Strict(BaseModel):
@@ -240,6 +259,7 @@ class ActorCreate(Strict):
     )
     first_observed: UtcDateTime | None = None
     last_observed: UtcDateTime | None = None
+    tlp: Tlp | None = None
 
     @model_validator(mode="after")
     def _dates(self) -> ActorCreate:
@@ -262,6 +282,7 @@ class ActorUpdate(Strict):
     attribution_data: dict[str, Any] | None = None
     first_observed: UtcDateTime | None = None
     last_observed: UtcDateTime | None = None
+    tlp: Tlp | None = None
 
 
 class ActorRead(BaseModel):
@@ -277,6 +298,7 @@ class ActorRead(BaseModel):
     attack_id: str | None = Field(description="The ATT&CK group id when ATT&CK knows the actor.")
     first_observed: datetime | None
     last_observed: datetime | None
+    tlp: TlpShown = None
     created_at: datetime | None
     updated_at: datetime | None
     indicator_count: int = Field(description="Indicators linked to the actor.")
@@ -308,6 +330,7 @@ class CampaignCreate(Strict):
     attributed_actors: Annotated[list[uuid.UUID], Field(max_length=100)] = Field(
         default_factory=list, description="Ids of the threat actors behind it."
     )
+    tlp: Tlp | None = None
 
     @model_validator(mode="after")
     def _dates(self) -> CampaignCreate:
@@ -328,6 +351,7 @@ class CampaignUpdate(Strict):
     techniques: Annotated[list[TechniqueKey], Field(max_length=1000)] | None = None
     procedures: Annotated[list[LongText], Field(max_length=1000)] | None = None
     attributed_actors: Annotated[list[uuid.UUID], Field(max_length=100)] | None = None
+    tlp: Tlp | None = None
 
 
 class CampaignRead(BaseModel):
@@ -342,6 +366,7 @@ class CampaignRead(BaseModel):
     procedures: list[Any]
     attributed_actors: list[ActorRef]
     analyst_id: uuid.UUID | None
+    tlp: TlpShown = None
     created_at: datetime | None
     updated_at: datetime | None
     indicator_count: int = Field(description="Indicators linked to the campaign.")
@@ -442,6 +467,7 @@ class CollectionCreate(Strict):
         "creator and admins only.",
     )
     metadata: dict[str, Any] | None = None
+    tlp: Tlp | None = None
 
 
 class CollectionUpdate(Strict):
@@ -449,6 +475,7 @@ class CollectionUpdate(Strict):
     description: LongText | None = None
     is_public: bool | None = None
     metadata: dict[str, Any] | None = None
+    tlp: Tlp | None = None
 
 
 class CollectionRead(BaseModel):
@@ -458,6 +485,7 @@ class CollectionRead(BaseModel):
     is_public: bool
     created_by: uuid.UUID | None
     metadata: dict[str, Any] | None
+    tlp: TlpShown = None
     created_at: datetime | None
     updated_at: datetime | None
     indicator_count: int
@@ -513,6 +541,11 @@ class ReportCreate(Strict):
     )
     attachments: Annotated[list[Attachment], Field(max_length=100)] = Field(default_factory=list)
     metadata: dict[str, Any] | None = None
+    tlp: Tlp | None = Field(
+        None,
+        description="A TLP 2.0 marking stricter than the classification's (public: clear, "
+        "internal: amber+strict, confidential: red); it cannot loosen it.",
+    )
 
 
 class ReportUpdate(Strict):
@@ -527,6 +560,10 @@ class ReportUpdate(Strict):
     indicators_referenced: Annotated[list[uuid.UUID], Field(max_length=MAX_BULK)] | None = None
     attachments: Annotated[list[Attachment], Field(max_length=100)] | None = None
     metadata: dict[str, Any] | None = None
+    tlp: Tlp | None = Field(
+        None,
+        description="A TLP 2.0 marking stricter than the classification's; null removes it.",
+    )
 
 
 class ReportRead(BaseModel):
@@ -545,3 +582,8 @@ class ReportRead(BaseModel):
     created_at: datetime | None
     updated_at: datetime | None
     metadata: dict[str, Any] | None = Field(None, validation_alias="metadata_")
+    tlp: TlpShown = Field(
+        None,
+        description="The TLP it is shared under: the strictest of its marking and its "
+        "classification's (public: clear, internal: amber+strict, confidential: red).",
+    )

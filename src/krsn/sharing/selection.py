@@ -16,6 +16,11 @@ Every selection also takes the techniques analysts mapped its indicators to
 Names match in any case; an id works too. Big selections need not be loaded:
 :func:`resolve` with ``load_indicators=False`` leaves the indicators as a statement
 (:attr:`Selection.indicator_query`) for an exporter to stream.
+
+A selection is made for an audience (:class:`krsn.sharing.tlp.Audience`): what TLP does not
+release to it is left out and counted (:attr:`Selection.withheld`), indicators in SQL, so an
+exporter only ever sees what it may send. A container the audience may not receive (a red
+report, a collection marked amber+strict for another organization) is refused whole.
 """
 
 from __future__ import annotations
@@ -29,11 +34,12 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from krsn.errors import Invalid, NotFound
+from krsn.errors import Forbidden, Invalid, NotFound
 from krsn.identity.models import Role
 from krsn.indicators import service as indicator_service
 from krsn.indicators.models import IndicatorType, Severity, ThreatIndicator
 from krsn.indicators.normalise import Indicator, normalise
+from krsn.sharing import tlp as tlps
 from krsn.sharing.attack import OWNER_KEY
 from krsn.sharing.models import (
     ActorIndicator,
@@ -99,6 +105,24 @@ class Selection:
     may stream it instead of reading :attr:`indicators` (left empty by a lazy resolve)."""
     indicator_total: int | None = field(default=None, compare=False)
     """How many indicators the statement gives, when known."""
+    owner_organization_id: uuid.UUID | None = None
+    """The organization owning the container (its creator's, author's or analyst's): the
+    one that receives its AMBER+STRICT objects."""
+    withheld: dict[str, int] = field(default_factory=dict)
+    """Objects TLP kept from the audience, by kind ("indicators", "actors", "campaigns")."""
+    refused: str | None = None
+    """Why the container itself may not go to the audience (then nothing is selected);
+    :meth:`check_released` raises it."""
+
+    def check_released(self) -> None:
+        """``Forbidden`` when TLP keeps the selected container from the audience."""
+        if self.refused is not None:
+            raise Forbidden(self.refused)
+
+    @property
+    def withheld_total(self) -> int:
+        """How many objects TLP kept from the audience, of every kind."""
+        return sum(self.withheld.values())
 
 
 def parse_query(text: str) -> dict[str, str]:
@@ -137,6 +161,7 @@ def select(
     report: str | None = None,
     query: Mapping[str, str] | None = None,
     limit: int | None = None,
+    audience: tlps.Audience = tlps.OPERATOR_EXPORT,
 ) -> Selection:
     """Resolve exactly one selector into its rows; ``Invalid`` unless exactly one is given,
     ``NotFound`` when it names nothing."""
@@ -149,6 +174,7 @@ def select(
         query=query,
         limit=limit,
         load_indicators=True,
+        audience=audience,
     )
 
 
@@ -162,9 +188,14 @@ def resolve(
     query: Mapping[str, str] | None = None,
     limit: int | None = None,
     load_indicators: bool = True,
+    audience: tlps.Audience = tlps.OPERATOR_EXPORT,
 ) -> Selection:
     """:func:`select`, leaving the indicators as a statement to stream unless
-    ``load_indicators``; ``limit`` caps the indicators (most recently changed first)."""
+    ``load_indicators``; ``limit`` caps the indicators (most recently changed first).
+
+    Only what TLP releases to ``audience`` is selected (by default the local operator's
+    direct export: everything); the rest is counted in :attr:`Selection.withheld`.
+    ``Forbidden`` when the container itself may not go to the audience."""
     given = {
         name: value
         for name, value in zip(SELECTORS, (collection, actor, campaign, report, query), strict=True)
@@ -179,11 +210,12 @@ def resolve(
     elif collection is not None:
         selection, ids = _by_collection(session, collection)
     elif actor is not None:
-        selection, ids = _by_actor(session, actor)
+        selection, ids = _by_actor(session, actor, audience)
     elif campaign is not None:
-        selection, ids = _by_campaign(session, campaign)
+        selection, ids = _by_campaign(session, campaign, audience)
     else:
         selection, ids = _by_report(session, str(report))
+    ids = _release(session, selection, ids, audience)
     ids = ids.order_by(ThreatIndicator.updated_at.desc(), ThreatIndicator.id)
     if limit is not None:
         ids = ids.limit(limit)
@@ -264,24 +296,39 @@ def _by_collection(session: Session, given: str) -> tuple[Selection, sa.Select[A
     found = _one_named(session, IocCollection, IocCollection.name, given, "IOC collection")
     selection = _empty(f"IOC collection: {found.name}", "collection")
     selection.collection = found
-    selection.tlp = _tlp_of(found.metadata_)
+    selection.tlp = tlps.collection_tlp(found)
+    selection.owner_organization_id = tlps.organization_of(session, found.created_by)
     ids = sa.select(CollectionIndicator.indicator_id).where(
         CollectionIndicator.collection_id == found.id
     )
     return selection, _indicators_in(ids)
 
 
-def _by_actor(session: Session, given: str) -> tuple[Selection, sa.Select[Any]]:
+def _by_actor(
+    session: Session, given: str, audience: tlps.Audience
+) -> tuple[Selection, sa.Select[Any]]:
     found = _one_named(session, ThreatActor, ThreatActor.actor_name, given, "threat actor")
     selection = _empty(f"Threat actor: {found.actor_name}", "actor")
     selection.actors = [found]
-    selection.tlp = _tlp_of(found.attribution_data)
-    selection.campaigns = [
+    selection.tlp = tlps.actor_tlp(found)
+    campaigns = [
         campaign
         for campaign in session.scalars(
             sa.select(ThreatCampaign).order_by(ThreatCampaign.campaign_name)
         )
         if found.id in attributed_actor_ids(session, campaign, {found.actor_name.lower(): found.id})
+    ]
+    # Campaigns TLP keeps from the audience take their techniques with them.
+    selection.campaigns = [
+        campaign
+        for campaign in campaigns
+        if _released(
+            selection,
+            audience,
+            tlps.campaign_tlp(campaign),
+            tlps.organization_of(session, campaign.analyst_id),
+            "campaigns",
+        )
     ]
     wanted = set(actor_technique_ids(found))
     for campaign in selection.campaigns:
@@ -291,19 +338,27 @@ def _by_actor(session: Session, given: str) -> tuple[Selection, sa.Select[Any]]:
     return selection, _indicators_in(ids)
 
 
-def _by_campaign(session: Session, given: str) -> tuple[Selection, sa.Select[Any]]:
+def _by_campaign(
+    session: Session, given: str, audience: tlps.Audience
+) -> tuple[Selection, sa.Select[Any]]:
     found = _one_named(session, ThreatCampaign, ThreatCampaign.campaign_name, given, "campaign")
     selection = _empty(f"Campaign: {found.campaign_name}", "campaign")
     selection.campaigns = [found]
+    selection.tlp = tlps.campaign_tlp(found)
+    selection.owner_organization_id = tlps.organization_of(session, found.analyst_id)
     actor_ids = attributed_actor_ids(session, found, None)
     if actor_ids:
-        selection.actors = list(
-            session.scalars(
-                sa.select(ThreatActor)
-                .where(ThreatActor.id.in_(actor_ids))
-                .order_by(ThreatActor.actor_name)
-            )
+        actors = session.scalars(
+            sa.select(ThreatActor)
+            .where(ThreatActor.id.in_(actor_ids))
+            .order_by(ThreatActor.actor_name)
         )
+        # Actors have no owner: an AMBER+STRICT one goes to admins only.
+        selection.actors = [
+            actor
+            for actor in actors
+            if _released(selection, audience, tlps.actor_tlp(actor), None, "actors")
+        ]
     selection.techniques = _techniques(session, set(campaign_technique_ids(found)))
     ids = sa.select(CampaignIndicator.indicator_id).where(CampaignIndicator.campaign_id == found.id)
     return selection, _indicators_in(ids)
@@ -313,7 +368,8 @@ def _by_report(session: Session, given: str) -> tuple[Selection, sa.Select[Any]]
     found = _one_named(session, ThreatReport, ThreatReport.title, given, "threat report")
     selection = _empty(f"Threat report: {found.title}", "report")
     selection.reports = [found]
-    selection.tlp = report_tlp(found)
+    selection.tlp = tlps.report_tlp(found)
+    selection.owner_organization_id = tlps.organization_of(session, found.author_id)
     ids, values = _referenced(found.indicators_referenced)
     match: list[sa.ColumnElement[bool]] = []
     if ids:
@@ -330,6 +386,63 @@ def _by_query(session: Session, query: Mapping[str, str]) -> tuple[Selection, sa
     selection = _empty(f"Indicator query: {shown or 'every indicator'}", "query")
     statement = indicator_service.indicator_query(session, **filters)
     return selection, statement.with_only_columns(ThreatIndicator.id)
+
+
+def _released(
+    selection: Selection,
+    audience: tlps.Audience,
+    level: str | None,
+    owner: uuid.UUID | None,
+    kind: str,
+) -> bool:
+    """Whether an object beside the container goes to the audience; counted when not."""
+    if audience.allows(tlps.strictest(selection.tlp, level), owner_organization_id=owner):
+        return True
+    selection.withheld[kind] = selection.withheld.get(kind, 0) + 1
+    return False
+
+
+def _count(session: Session, ids: sa.Select[Any]) -> int:
+    return int(session.scalar(sa.select(sa.func.count()).select_from(ids.subquery())) or 0)
+
+
+def _release(
+    session: Session, selection: Selection, ids: sa.Select[Any], audience: tlps.Audience
+) -> sa.Select[Any]:
+    """Keep to what TLP releases to the audience: the container, or nothing (the selection
+    then says why, :attr:`Selection.refused`); the indicators by their own TLP, in SQL."""
+    owner = selection.owner_organization_id
+    if not audience.allows(selection.tlp, owner_organization_id=owner):
+        level = (selection.tlp or "red").upper()
+        selection.refused = (
+            f"{selection.title} is marked TLP:{level}; it is not released to you"
+            f"{_OVER.get(audience.channel, '')}."
+        )
+        withheld = {
+            "indicators": _count(session, ids),
+            "actors": len(selection.actors),
+            "campaigns": len(selection.campaigns),
+            "reports": len(selection.reports),
+        }
+        for kind, count in withheld.items():
+            selection.withheld[kind] = selection.withheld.get(kind, 0) + count
+        selection.actors, selection.campaigns, selection.reports = [], [], []
+        selection.techniques = []
+        return ids.where(sa.false())
+    if audience.levels(owner_organization_id=owner) == list(tlps.TLP_LEVELS):
+        return ids  # every level goes: nothing to withhold, nothing to count
+    stated = ThreatIndicator.metadata_[tlps.TLP_KEY].as_string()
+    kept = ids.where(tlps.released(stated, audience, owner_organization_id=owner))
+    kept_back = _count(session, ids) - _count(session, kept)
+    if kept_back:
+        selection.withheld["indicators"] = selection.withheld.get("indicators", 0) + kept_back
+    return kept
+
+
+_OVER = {
+    tlps.Channel.TAXII: " over TAXII",
+    tlps.Channel.FEED: " in a feed",
+}
 
 
 def _indicators_in(ids: sa.Select[Any]) -> sa.Select[Any]:
@@ -452,54 +565,6 @@ def _referenced(value: Any) -> tuple[list[uuid.UUID], list[str]]:
             if isinstance(canonical, Indicator):
                 values.append(canonical.value)
     return ids, sorted(set(values))
-
-
-# --- TLP ------------------------------------------------------------------------------------
-
-TLP_LEVELS = ("clear", "green", "amber", "amber+strict", "red")
-"""TLP 2.0, least to most restrictive."""
-_TLP_ALIASES = {"white": "clear", "amber strict": "amber+strict"}
-_CLASSIFICATION_TLP = {"public": "clear", "internal": "amber+strict", "confidential": "red"}
-
-
-def tlp_level(value: Any) -> str | None:
-    """A TLP level ("clear" … "red") from how people and feeds write it ("TLP:RED",
-    "tlp:white", "amber+strict"); an unreadable one reads as red, so it is never loosened."""
-    if value is None or value == "":
-        return None
-    text = str(value).strip().lower().removeprefix("tlp:").removeprefix("tlp ").strip()
-    text = text.replace("_", " ").replace("-", " ").replace("+", " ").strip()
-    text = " ".join(text.split())
-    level = _TLP_ALIASES.get(text, text.replace(" ", "+"))
-    return level if level in TLP_LEVELS else "red"
-
-
-def strictest(*levels: str | None) -> str | None:
-    """The most restrictive of these TLP levels (None when none is given)."""
-    known = [level for level in levels if level is not None]
-    return max(known, key=TLP_LEVELS.index) if known else None
-
-
-def _tlp_of(document: Any) -> str | None:
-    return tlp_level(document.get("tlp")) if isinstance(document, dict) else None
-
-
-def report_tlp(report: ThreatReport) -> str:
-    """A report's TLP: its metadata's ``tlp`` when set, else from its classification
-    (public → clear, internal → amber+strict, confidential → red)."""
-    stated = _tlp_of(report.metadata_)
-    classification = getattr(report.classification, "value", report.classification)
-    return strictest(stated, _CLASSIFICATION_TLP.get(str(classification), "red")) or "red"
-
-
-def indicator_tlp(metadata: Any) -> str | None:
-    """An indicator's own TLP (``metadata.tlp``), if it has one."""
-    return _tlp_of(metadata)
-
-
-def actor_tlp(actor: ThreatActor) -> str | None:
-    """An actor's own TLP (``attribution_data.tlp``), if it has one."""
-    return _tlp_of(actor.attribution_data)
 
 
 # --- Query filters --------------------------------------------------------------------------

@@ -58,7 +58,7 @@ from krsn.sharing.models import (
     MitreTechnique,
     ThreatActor,
 )
-from krsn.sharing.selection import strictest, tlp_level
+from krsn.sharing.tlp import strictest, tlp_level
 
 log = logging.getLogger(__name__)
 

@@ -41,7 +41,8 @@ from krsn.indicators.models import Severity, ThreatIndicator
 from krsn.indicators.normalise import Kind
 from krsn.sharing.misp.galaxy import actor_tags, read_tag, technique_tag
 from krsn.sharing.models import ActorIndicator, IndicatorTechnique, MitreTechnique, ThreatActor
-from krsn.sharing.selection import Selection, indicator_tlp, strictest, tlp_level
+from krsn.sharing.selection import Selection
+from krsn.sharing.tlp import indicator_tlp, strictest, tlp_level
 
 NAMESPACE: Final = uuid.UUID("6f1d3c8e-5b0a-5d43-9a51-4b8e2f7c9d10")
 """Fixed forever: every event and attribute uuid we publish derives from it."""

@@ -11,6 +11,10 @@ The folder holds what MISP reads and what PyMISP's feed generator writes:
 Publishing a selection replaces its own event and its lines in both indexes and keeps every
 other event in the folder, so one folder can carry several selections. Files are written
 to a temporary name and renamed, so a subscriber never reads half a file.
+
+A feed is read by whoever has its address: the selection is made for a feed's audience
+(:func:`krsn.sharing.tlp.feed_audience`, GREEN at most by default), and an event that
+would still carry TLP:RED is refused rather than written.
 """
 
 from __future__ import annotations
@@ -49,6 +53,10 @@ class PublishedEvent:
     feed_events: int
     """Events the feed's manifest lists after this publish."""
     galaxy_tags: list[str]
+    withheld_by_tlp: int = 0
+    """Objects of the selection TLP kept out of the feed."""
+    max_tlp: str | None = None
+    """The most restrictive TLP the feed was published with."""
 
     def as_dict(self) -> dict[str, Any]:
         """The summary as the CLI's ``--json`` prints it."""
@@ -60,6 +68,8 @@ class PublishedEvent:
             "changed": self.changed,
             "feed_events": self.feed_events,
             "galaxy_tags": self.galaxy_tags,
+            "withheld_by_tlp": self.withheld_by_tlp,
+            "max_tlp": self.max_tlp,
         }
 
 
@@ -124,8 +134,10 @@ def publish_feed(
     key: str | None = None,
     org: str = DEFAULT_ORG,
     now: datetime | None = None,
+    max_tlp: str | None = None,
 ) -> PublishedEvent:
-    """Write (or update) the selection's event in the MISP feed in ``directory``."""
+    """Write (or update) the selection's event in the MISP feed in ``directory``;
+    ``max_tlp`` is the ceiling the selection was made for (for the summary)."""
     folder = Path(directory)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -135,6 +147,9 @@ def publish_feed(
         raise Invalid("directory", f"{folder} is not a folder")
     manifest = _read_manifest(folder / MANIFEST)
     event = export_event(session, selection=selection, key=key, org=org, now=now)
+    if any(tag["name"] == "tlp:red" for tag in event["Event"]["Tag"]):
+        # The event's tag is the strictest of all it holds: nothing red is ever written.
+        raise Invalid("selection", "TLP:RED never goes into a feed; select for a feed's audience")
     identifier = event["Event"]["uuid"]
     event_path = folder / f"{identifier}.json"
     data = _dumps(event)
@@ -162,4 +177,6 @@ def publish_feed(
         changed=changed,
         feed_events=len(manifest),
         galaxy_tags=galaxy_refs(event),
+        withheld_by_tlp=selection.withheld_total,
+        max_tlp=max_tlp,
     )

@@ -20,6 +20,7 @@ from krsn.feeds.sources import ensure_source
 from krsn.indicators.warninglists import default_index
 from krsn.routing import ApiRoute, unstorable
 from krsn.sharing import selection as selections
+from krsn.sharing import tlp as tlps
 from krsn.sharing.stix.export import write_bundle
 from krsn.sharing.stix.schemas import StixImportSummary
 from krsn.sharing.stix.service import DEFAULT_SOURCE, import_bundle
@@ -78,6 +79,8 @@ def import_stix_bundle(
 MAX_INDICATORS = 100_000
 """The most indicators one request exports; the command line has no such bound."""
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
+WITHHELD_HEADER = "X-Withheld-By-Tlp"
+"""How many objects TLP kept from the caller; a bundle has no place to say so."""
 
 
 @router.get(
@@ -142,7 +145,12 @@ def export(
 ) -> Response:
     """Give exactly one of collection, actor, campaign, report or query. Names match in any
     case. The bundle holds the objects, their relationships, TLP markings and the
-    KRSN-RT2I identity; it passes the OASIS STIX 2.1 validator."""
+    KRSN-RT2I identity; it passes the OASIS STIX 2.1 validator. Objects TLP keeps from you
+    are left out and counted in the ``X-Withheld-By-Tlp`` header."""
+    audience = tlps.Audience(
+        tlps.recipient_of(session, user_id=principal.user_id, role=principal.role),
+        tlps.Channel.EXPORT,
+    )
     chosen = selections.resolve(
         session,
         collection=collection,
@@ -152,10 +160,12 @@ def export(
         query=selections.parse_query(query) if query is not None else None,
         limit=limit,
         load_indicators=False,
+        audience=audience,
     )
     if not selections.readable_by(chosen, user_id=principal.user_id, role=principal.role):
         # The same answer as for a name nobody uses: a private collection stays unseen.
         raise NotFound(f"No IOC collection is called {collection!r} (or has that id).")
+    chosen.check_released()
     if limit is None and (chosen.indicator_total or 0) > MAX_INDICATORS:
         raise Invalid(
             "limit",
@@ -168,7 +178,10 @@ def export(
     return Response(
         buffer.getvalue(),
         media_type=STIX_MEDIA_TYPE,
-        headers={"X-Stix-Objects": str(summary.objects)},
+        headers={
+            "X-Stix-Objects": str(summary.objects),
+            WITHHELD_HEADER: str(chosen.withheld_total),
+        },
     )
 
 

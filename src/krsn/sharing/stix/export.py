@@ -60,14 +60,11 @@ from krsn.sharing.models import (
 from krsn.sharing.selection import (
     Selection,
     actor_technique_ids,
-    actor_tlp,
     attributed_actor_ids,
     campaign_technique_ids,
-    indicator_tlp,
-    report_tlp,
-    strictest,
 )
 from krsn.sharing.stix.models import StixObject
+from krsn.sharing.tlp import actor_tlp, campaign_tlp, indicator_tlp, report_tlp, strictest
 
 log = logging.getLogger(__name__)
 
@@ -751,7 +748,11 @@ class _Export:
 
     def _campaign(self, campaign: ThreatCampaign) -> dict[str, Any]:
         obj = self._common(
-            "campaign", self.campaign_ids[campaign.id], campaign.created_at, campaign.updated_at
+            "campaign",
+            self.campaign_ids[campaign.id],
+            campaign.created_at,
+            campaign.updated_at,
+            campaign_tlp(campaign),
         )
         obj["name"] = campaign.campaign_name
         if campaign.description:

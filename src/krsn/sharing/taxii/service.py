@@ -67,7 +67,6 @@ from krsn.indicators.models import ThreatIndicator
 from krsn.indicators.store import StorageForm
 from krsn.sharing import collections as ioc_collections
 from krsn.sharing.models import CollectionIndicator, IocCollection
-from krsn.sharing.selection import indicator_tlp, strictest, tlp_level
 from krsn.sharing.stix.export import (
     IDENTITY,
     TLP_MARKINGS,
@@ -82,6 +81,7 @@ from krsn.sharing.stix.export import (
 from krsn.sharing.stix.models import StixObject
 from krsn.sharing.stix.service import import_bundle
 from krsn.sharing.taxii.models import TaxiiStatus
+from krsn.sharing.tlp import Channel, Recipient, indicator_tlp, may_release, strictest, tlp_level
 
 log = logging.getLogger(__name__)
 
@@ -160,15 +160,14 @@ class Collection:
 
 
 def may_receive(caller: Caller, level: str | None, collection: Collection) -> bool:
-    """Whether an object of this (already strictest) TLP may go to this caller."""
-    if level == "red":
-        return False
-    if level == "amber+strict":
-        return caller.is_admin or (
-            collection.owner_organization is not None
-            and caller.organization_id == collection.owner_organization
-        )
-    return True
+    """Whether an object of this (already strictest) TLP may go to this caller: the one rule
+    of every channel (:func:`krsn.sharing.tlp.may_release`)."""
+    return may_release(
+        level,
+        recipient=Recipient(is_admin=caller.is_admin, organization_id=caller.organization_id),
+        owner_organization_id=collection.owner_organization,
+        channel=Channel.TAXII,
+    )
 
 
 def _all_indicators(caller: Caller) -> Collection:
