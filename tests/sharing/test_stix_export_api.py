@@ -11,7 +11,7 @@ from test_selection import VALUES, seed
 from test_stix_export import check, of_type, relations
 
 from krsn.identity.models import User
-from krsn.sharing.stix import api as stix_api
+from krsn.sharing import exports
 
 URL = "/api/v1/stix/export"
 
@@ -105,7 +105,7 @@ def test_a_selection_too_big_for_one_request_asks_for_a_limit(
 ):
     api.login_as("reader", "viewer")
     seed(api.database)
-    monkeypatch.setattr(stix_api, "MAX_INDICATORS", 3)
+    monkeypatch.setattr(exports, "MAX_INDICATORS", 3)
     refused = api.get(URL, params={"query": "type=ip"})
     assert refused.status_code == 422 and "limit" in refused.json()["detail"]
     assert api.get(URL, params={"query": "type=ip", "limit": 3}).status_code == 200

@@ -6,10 +6,16 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from krsn.cli.output import JsonOption, console, handled, print_json, print_table
+from krsn.cli.output import (
+    JsonOption,
+    console,
+    handled,
+    print_json,
+    print_table,
+    staged_progress,
+)
 from krsn.db import get_database
 from krsn.identity.audit import Actor
 from krsn.sharing.attack import STAGES, get_technique, import_attack, list_techniques
@@ -35,23 +41,10 @@ def import_(
     """Import or update ATT&CK: techniques, groups, campaigns, software and who uses what."""
     with (
         handled(),
-        Progress(
-            TextColumn("[bold]ATT&CK[/] {task.description}"),
-            BarColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            disable=as_json,
-        ) as progress,
+        staged_progress("ATT&CK", STAGES, first=f"reading {file.name}", quiet=as_json) as advance,
+        get_database().transaction() as session,
     ):
-        task = progress.add_task(f"reading {file.name}", total=len(STAGES))
-
-        def advance(stage: str) -> None:
-            following = STAGES.index(stage) + 1
-            label = STAGES[following] if following < len(STAGES) else "done"
-            progress.update(task, completed=following, description=label)
-
-        with get_database().transaction() as session:
-            summary = import_attack(session, bundle=file, actor=CLI, on_progress=advance)
+        summary = import_attack(session, bundle=file, actor=CLI, on_progress=advance)
     if as_json:
         print_json(summary)
         return

@@ -11,6 +11,7 @@ import typer
 from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from krsn.errors import KrsnError
@@ -88,3 +89,26 @@ def _cell(value: Any) -> str:
     if hasattr(value, "isoformat"):
         return value.isoformat(timespec="seconds")
     return str(value)
+
+
+@contextmanager
+def staged_progress(
+    title: str, stages: Sequence[str], *, first: str, quiet: bool = False
+) -> Iterator[Callable[[str], None]]:
+    """A progress bar over an import's named stages; call what it yields with each stage as
+    it ends (the bar then names the next one). ``quiet`` (for ``--json``) hides it."""
+    with Progress(
+        TextColumn(f"[bold]{escape(title)}[/] {{task.description}}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+    ) as progress:
+        task = progress.add_task(first, total=len(stages))
+
+        def advance(stage: str) -> None:
+            following = stages.index(stage) + 1
+            label = stages[following] if following < len(stages) else "done"
+            progress.update(task, completed=following, description=label)
+
+        yield advance

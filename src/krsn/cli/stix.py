@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from krsn.cli.output import console, handled, print_json
+from krsn.cli.output import console, handled, print_json, staged_progress
 from krsn.config import get_settings
 from krsn.db import get_database
 from krsn.identity.audit import Actor
@@ -44,31 +44,18 @@ def import_(
 
     with (
         handled(),
-        Progress(
-            TextColumn("[bold]STIX[/] {task.description}"),
-            BarColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            disable=as_json,
-        ) as progress,
+        staged_progress("STIX", STAGES, first=f"reading {file.name}", quiet=as_json) as advance,
+        get_database().transaction() as session,
     ):
-        task = progress.add_task(f"reading {file.name}", total=len(STAGES))
-
-        def advance(stage: str) -> None:
-            following = STAGES.index(stage) + 1
-            label = STAGES[following] if following < len(STAGES) else "done"
-            progress.update(task, completed=following, description=label)
-
-        with get_database().transaction() as session:
-            source = ensure_source(session, actor=CLI, name=source_name)
-            summary = import_bundle(
-                session,
-                bundle=file,
-                source=source,
-                actor=CLI,
-                suppressor=default_index(get_settings()),
-                on_progress=advance,
-            )
+        source = ensure_source(session, actor=CLI, name=source_name)
+        summary = import_bundle(
+            session,
+            bundle=file,
+            source=source,
+            actor=CLI,
+            suppressor=default_index(get_settings()),
+            on_progress=advance,
+        )
     if as_json:
         print_json(summary)
         return

@@ -14,13 +14,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from krsn.dependencies import DbSession, IntelWriter, Reader
-from krsn.errors import Invalid, NotFound
+from krsn.dependencies import DbSession, IntelWriter
+from krsn.errors import Invalid
 from krsn.feeds.sources import ensure_source
 from krsn.indicators.warninglists import default_index
 from krsn.routing import ApiRoute, unstorable
-from krsn.sharing import selection as selections
-from krsn.sharing import tlp as tlps
+from krsn.sharing.exports import WITHHELD_HEADER, RequestedSelection
 from krsn.sharing.stix.export import write_bundle
 from krsn.sharing.stix.schemas import StixImportSummary
 from krsn.sharing.stix.service import DEFAULT_SOURCE, import_bundle
@@ -76,11 +75,7 @@ def import_stix_bundle(
     )
 
 
-MAX_INDICATORS = 100_000
-"""The most indicators one request exports; the command line has no such bound."""
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
-WITHHELD_HEADER = "X-Withheld-By-Tlp"
-"""How many objects TLP kept from the caller; a bundle has no place to say so."""
 
 
 @router.get(
@@ -90,55 +85,8 @@ WITHHELD_HEADER = "X-Withheld-By-Tlp"
     responses={200: {"content": {STIX_MEDIA_TYPE: {}}, "description": "A STIX 2.1 bundle."}},
 )
 def export(
-    principal: Reader,
+    chosen: RequestedSelection,
     session: DbSession,
-    collection: Annotated[
-        str | None,
-        Query(min_length=1, max_length=255, description="An IOC collection's name or id."),
-    ] = None,
-    actor: Annotated[
-        str | None,
-        Query(
-            min_length=1,
-            max_length=255,
-            description="A threat actor's name or id: with its indicators, campaigns and "
-            "techniques.",
-        ),
-    ] = None,
-    campaign: Annotated[
-        str | None,
-        Query(
-            min_length=1,
-            max_length=255,
-            description="A campaign's name or id: with its indicators, actors and techniques.",
-        ),
-    ] = None,
-    report: Annotated[
-        str | None,
-        Query(
-            min_length=1,
-            max_length=500,
-            description="A threat report's title or id: with the indicators it references.",
-        ),
-    ] = None,
-    query: Annotated[
-        str | None,
-        Query(
-            max_length=2048,
-            description="Indicator search filters as key=value pairs separated by commas: "
-            "'type=ip,severity=high,tag=emotet'. Keys: type, severity, active, source, feed, "
-            "tag (repeat for several), malware_family, q, first_seen_after, "
-            "first_seen_before, last_seen_after, last_seen_before.",
-        ),
-    ] = None,
-    limit: Annotated[
-        int | None,
-        Query(
-            ge=1,
-            le=MAX_INDICATORS,
-            description="At most this many indicators, most recently changed first.",
-        ),
-    ] = None,
     observables: Annotated[
         bool, Query(description="Add each indicator's cyber observable (SCO).")
     ] = False,
@@ -147,32 +95,6 @@ def export(
     case. The bundle holds the objects, their relationships, TLP markings and the
     KRSN-RT2I identity; it passes the OASIS STIX 2.1 validator. Objects TLP keeps from you
     are left out and counted in the ``X-Withheld-By-Tlp`` header."""
-    audience = tlps.Audience(
-        tlps.recipient_of(session, user_id=principal.user_id, role=principal.role),
-        tlps.Channel.EXPORT,
-    )
-    chosen = selections.resolve(
-        session,
-        collection=collection,
-        actor=actor,
-        campaign=campaign,
-        report=report,
-        query=selections.parse_query(query) if query is not None else None,
-        limit=limit,
-        load_indicators=False,
-        audience=audience,
-    )
-    if not selections.readable_by(chosen, user_id=principal.user_id, role=principal.role):
-        # The same answer as for a name nobody uses: a private collection stays unseen.
-        raise NotFound(f"No IOC collection is called {collection!r} (or has that id).")
-    chosen.check_released()
-    if limit is None and (chosen.indicator_total or 0) > MAX_INDICATORS:
-        raise Invalid(
-            "limit",
-            f"the selection holds {chosen.indicator_total:,} indicators, more than one "
-            f"request exports ({MAX_INDICATORS:,}): narrow it, give a limit, or use "
-            "'krsn stix export'",
-        )
     buffer = io.BytesIO()
     summary = write_bundle(session, selection=chosen, output=buffer, observables=observables)
     return Response(
