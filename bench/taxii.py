@@ -28,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -135,12 +136,16 @@ def page_through(collection: Collection, expected: int, timeout: float) -> dict[
     objects: list[dict[str, Any]] = []
     pages = 0
     finished = True
-    for envelope in as_pages(collection.get_objects, per_request=PAGE):
-        pages += 1
-        objects.extend(envelope.get("objects", []))
-        if time.perf_counter() - started > timeout and envelope.get("more"):
-            finished = False
-            break
+    try:
+        for envelope in as_pages(collection.get_objects, per_request=PAGE):
+            pages += 1
+            objects.extend(envelope.get("objects", []))
+            if time.perf_counter() - started > timeout and envelope.get("more"):
+                finished = False
+                break
+    except requests.RequestException:
+        # The server was stopped in the middle of one page that outlived the time allowed.
+        finished = False
     seconds = time.perf_counter() - started
     ids = {obj["id"] for obj in objects}
     if finished and (len(ids) != expected or len(objects) != expected):
@@ -259,7 +264,14 @@ def medallion(objects: list[dict[str, Any]], timeout: float, work: Path) -> dict
         wait_for(port, process)
         url = f"http://127.0.0.1:{port}/api1/collections/{collection_id}/"
         client = Collection(url, user="bench", password="bench")  # noqa: S106
-        result = page_through(client, len(objects), timeout)
+        # One of medallion's pages can take longer than the whole time allowed: it is cut
+        # by stopping the server, since the client cannot be interrupted mid-request.
+        watchdog = threading.Timer(timeout, process.kill)
+        watchdog.start()
+        try:
+            result = page_through(client, len(objects), timeout)
+        finally:
+            watchdog.cancel()
         result["peak_rss_mb"] = round(peak_rss_mb(process.pid), 1)
         return result
     finally:
