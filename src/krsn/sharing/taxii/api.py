@@ -20,7 +20,7 @@ from email.message import Message
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -255,8 +255,7 @@ def collection(collection_id: CollectionId, principal: Reader, session: DbSessio
     return taxii_response(collection_document(found))
 
 
-@router.get(f"/{API_ROOT}/collections/{{collection_id}}/objects/")
-def objects(
+def _listed_page(
     collection_id: CollectionId,
     principal: Reader,
     session: DbSession,
@@ -267,14 +266,22 @@ def objects(
     match_type: MatchType = None,
     match_version: MatchVersion = None,
     match_spec_version: MatchSpec = None,
-) -> Response:
-    """A page of the collection's objects."""
+) -> service.Page:
+    """The page of a collection that ``objects`` and ``manifest`` both list."""
     caller = _caller(session, principal)
     found = service.get_collection(session, caller=caller, collection_id=collection_id)
     filters = _filters(
         added_after, limit, next_token, match_id, match_type, match_version, match_spec_version
     )
-    page = service.page_objects(session, caller=caller, collection=found, filters=filters)
+    return service.page_objects(session, caller=caller, collection=found, filters=filters)
+
+
+ListedPage = Annotated[service.Page, Depends(_listed_page)]
+
+
+@router.get(f"/{API_ROOT}/collections/{{collection_id}}/objects/")
+def objects(page: ListedPage) -> Response:
+    """A page of the collection's objects."""
     return taxii_response(service.envelope_bytes(page), headers=_page_headers(page))
 
 
@@ -307,25 +314,8 @@ async def add_objects(request: Request, collection_id: CollectionId, principal: 
 
 
 @router.get(f"/{API_ROOT}/collections/{{collection_id}}/manifest/")
-def manifest(
-    collection_id: CollectionId,
-    principal: Reader,
-    session: DbSession,
-    added_after: AddedAfter = None,
-    limit: Limit = None,
-    next_token: Next = None,
-    match_id: MatchId = None,
-    match_type: MatchType = None,
-    match_version: MatchVersion = None,
-    match_spec_version: MatchSpec = None,
-) -> Response:
+def manifest(page: ListedPage) -> Response:
     """A page of the collection's manifest: each object's id, date added and version."""
-    caller = _caller(session, principal)
-    found = service.get_collection(session, caller=caller, collection_id=collection_id)
-    filters = _filters(
-        added_after, limit, next_token, match_id, match_type, match_version, match_spec_version
-    )
-    page = service.page_objects(session, caller=caller, collection=found, filters=filters)
     body: dict[str, Any] = {"more": page.more}
     if page.next is not None:
         body["next"] = page.next
