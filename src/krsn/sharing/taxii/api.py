@@ -209,6 +209,17 @@ MatchVersion = Annotated[list[str] | None, Query(alias="match[version]")]
 MatchSpec = Annotated[list[str] | None, Query(alias="match[spec_version]")]
 
 
+def _reached(
+    collection_id: CollectionId, principal: Reader, session: DbSession
+) -> tuple[Caller, Collection]:
+    """Who calls, and the collection of the path, which they may read (else 404)."""
+    caller = _caller(session, principal)
+    return caller, service.get_collection(session, caller=caller, collection_id=collection_id)
+
+
+Reached = Annotated[tuple[Caller, Collection], Depends(_reached)]
+
+
 # --- Routes ---------------------------------------------------------------------------------
 
 
@@ -247,17 +258,13 @@ def collections(principal: Reader, session: DbSession) -> Response:
 
 
 @router.get(f"/{API_ROOT}/collections/{{collection_id}}/")
-def collection(collection_id: CollectionId, principal: Reader, session: DbSession) -> Response:
+def collection(reached: Reached) -> Response:
     """One collection."""
-    found = service.get_collection(
-        session, caller=_caller(session, principal), collection_id=collection_id
-    )
-    return taxii_response(collection_document(found))
+    return taxii_response(collection_document(reached[1]))
 
 
 def _listed_page(
-    collection_id: CollectionId,
-    principal: Reader,
+    reached: Reached,
     session: DbSession,
     added_after: AddedAfter = None,
     limit: Limit = None,
@@ -268,8 +275,7 @@ def _listed_page(
     match_spec_version: MatchSpec = None,
 ) -> service.Page:
     """The page of a collection that ``objects`` and ``manifest`` both list."""
-    caller = _caller(session, principal)
-    found = service.get_collection(session, caller=caller, collection_id=collection_id)
+    caller, found = reached
     filters = _filters(
         added_after, limit, next_token, match_id, match_type, match_version, match_spec_version
     )
@@ -326,9 +332,8 @@ def manifest(page: ListedPage) -> Response:
 
 @router.get(f"/{API_ROOT}/collections/{{collection_id}}/objects/{{object_id}}/")
 def get_object(
-    collection_id: CollectionId,
+    reached: Reached,
     object_id: ObjectId,
-    principal: Reader,
     session: DbSession,
     added_after: AddedAfter = None,
     limit: Limit = None,
@@ -337,8 +342,7 @@ def get_object(
     match_spec_version: MatchSpec = None,
 ) -> Response:
     """One object (the one version we keep), in an envelope."""
-    caller = _caller(session, principal)
-    found = service.get_collection(session, caller=caller, collection_id=collection_id)
+    caller, found = reached
     filters = _filters(
         added_after, limit, next_token, versions=match_version, spec_versions=match_spec_version
     )
@@ -349,24 +353,17 @@ def get_object(
 
 
 @router.delete(f"/{API_ROOT}/collections/{{collection_id}}/objects/{{object_id}}/")
-def delete_object(
-    collection_id: CollectionId,
-    object_id: ObjectId,
-    principal: Reader,
-    session: DbSession,
-) -> Response:
+def delete_object(reached: Reached, object_id: ObjectId, session: DbSession) -> Response:
     """Take the object out of the collection (writers only)."""
-    caller = _caller(session, principal)
-    found = service.get_collection(session, caller=caller, collection_id=collection_id)
+    caller, found = reached
     service.delete_object(session, caller=caller, collection=found, object_id=object_id)
     return taxii_response(b"")
 
 
 @router.get(f"/{API_ROOT}/collections/{{collection_id}}/objects/{{object_id}}/versions/")
 def versions(
-    collection_id: CollectionId,
+    reached: Reached,
     object_id: ObjectId,
-    principal: Reader,
     session: DbSession,
     added_after: AddedAfter = None,
     limit: Limit = None,
@@ -374,8 +371,7 @@ def versions(
     match_spec_version: MatchSpec = None,
 ) -> Response:
     """The versions of one object: the one we keep."""
-    caller = _caller(session, principal)
-    found = service.get_collection(session, caller=caller, collection_id=collection_id)
+    caller, found = reached
     filters = _filters(added_after, limit, next_token, spec_versions=match_spec_version)
     page = service.get_object(
         session, caller=caller, collection=found, object_id=object_id, filters=filters
