@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from krsn import __version__
 from krsn.config import Settings, get_settings
 from krsn.db import Database
+from krsn.detection.api import routers as detection_routers
 from krsn.errors import install_handlers, problem
 from krsn.feeds.api import routers as feed_routers
 from krsn.heap import tune_for_batches
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         *feed_routers,
         *sharing_routers,
         *stix_routers,
+        *detection_routers,
     ]:
         api.include_router(router)
     app.include_router(api)

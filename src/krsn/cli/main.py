@@ -5,17 +5,24 @@ from __future__ import annotations
 import typer
 
 from krsn.cli import (
+    alerts,
     apikeys,
     attack,
     config,
+    correlations,
     db,
     feeds,
+    incidents,
     indicators,
     misp,
+    notifications,
+    rules,
+    sightings,
     stix,
     taxii,
     users,
     warninglists,
+    watchlists,
 )
 from krsn.cli.ingest import ingest
 from krsn.heap import tune_for_batches
@@ -36,6 +43,13 @@ app.add_typer(attack.app, name="attack")
 app.add_typer(stix.app, name="stix")
 app.add_typer(misp.app, name="misp")
 app.add_typer(taxii.app, name="taxii")
+app.add_typer(watchlists.app, name="watchlists")
+app.add_typer(sightings.app, name="sightings")
+app.add_typer(rules.app, name="rules")
+app.add_typer(correlations.app, name="correlations")
+app.add_typer(alerts.app, name="alerts")
+app.add_typer(incidents.app, name="incidents")
+app.add_typer(notifications.app, name="notifications")
 app.command("ingest")(ingest)
 
 

@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from krsn.db.base import Base, created_at_column, stamped_now, updated_at_column, user_ref, uuid_pk
-from krsn.db.types import JSONType, UTCDateTime, str_enum
+from krsn.db.types import EncryptedJSON, JSONType, UTCDateTime, str_enum
 from krsn.indicators.models import Severity, percent_check
 
 
@@ -198,6 +198,7 @@ class Alert(Base):
         Index("idx_alerts_status", "status"),
         Index("idx_alerts_priority", "priority"),
         Index("idx_alerts_triggered_at", "triggered_at"),
+        Index("idx_alerts_dedup_key", "dedup_key", "last_seen_at"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -232,6 +233,12 @@ class Alert(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolution_notes: Mapped[str | None] = mapped_column(Text)
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONType)
+    # Deduplication: what makes two firings "the same alert" (rule and indicator, or the
+    # watchlist item and value), how often it fired and when last; an open alert with the
+    # same key inside the window is updated instead of a new one raised.
+    dedup_key: Mapped[str | None] = mapped_column(String(255))
+    occurrence_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Notification(Base):
@@ -241,6 +248,8 @@ class Notification(Base):
         Index("idx_notifications_alert_id", "alert_id"),
         Index("idx_notifications_status", "status"),
         Index("idx_notifications_created_at", "created_at"),
+        Index("idx_notifications_channel_id", "channel_id"),
+        Index("idx_notifications_due", "status", "next_attempt_at"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -268,6 +277,11 @@ class Notification(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     retry_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    channel_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("notification_channels.id", ondelete="SET NULL")
+    )
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class Incident(Base):
@@ -437,3 +451,139 @@ class WatchlistItem(Base):
     added_at: Mapped[datetime | None] = stamped_now()
     added_by: Mapped[uuid.UUID | None] = user_ref()
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- Tables the documents imply but do not draw -----------------------------------------------
+
+
+class NotificationChannel(Base):
+    """Where a person's (or a rule's) notifications go: an address, a webhook, a Slack
+    incoming webhook, a phone number. Secrets (signing keys, provider tokens) are encrypted."""
+
+    __tablename__ = "notification_channels"
+    __table_args__ = (
+        Index("idx_notification_channels_user_id", "user_id"),
+        Index("idx_notification_channels_rule_id", "rule_id"),
+        Index("idx_notification_channels_is_active", "is_active"),
+        Index("idx_notification_channels_created_by", "created_by"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE")
+    )
+    rule_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("correlation_rules.id", ondelete="CASCADE")
+    )
+    notification_type: Mapped[NotificationType] = mapped_column(
+        str_enum(NotificationType, "notification_channel_type"), nullable=False
+    )
+    config: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
+    secrets: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
+    min_severity: Mapped[AlertSeverity] = mapped_column(
+        str_enum(AlertSeverity, "notification_min_severity"),
+        default=AlertSeverity.LOW,
+        server_default=AlertSeverity.LOW.value,
+        nullable=False,
+    )
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+    created_by: Mapped[uuid.UUID | None] = user_ref()
+
+
+class Sighting(Base):
+    """An observable seen in the customer's environment that matched an indicator or a
+    watchlist item. Misses are counted, not stored."""
+
+    __tablename__ = "sightings"
+    __table_args__ = (
+        Index("idx_sightings_indicator_id", "indicator_id", "observed_at"),
+        Index("idx_sightings_watchlist_item_id", "watchlist_item_id"),
+        Index("idx_sightings_observed_at", "observed_at"),
+        Index("idx_sightings_value", "value"),
+        Index("idx_sightings_reported_by", "reported_by"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    indicator_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("threat_indicators.id", ondelete="CASCADE")
+    )
+    watchlist_item_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("watchlist_items.id", ondelete="SET NULL")
+    )
+    value: Mapped[str] = mapped_column(String(2048), nullable=False)
+    matched: Mapped[str | None] = mapped_column(String(2048))
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    received_at: Mapped[datetime | None] = stamped_now()
+    host: Mapped[str | None] = mapped_column(String(255))
+    sensor: Mapped[str | None] = mapped_column(String(255))
+    log_source: Mapped[str | None] = mapped_column(String(255))
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    reported_by: Mapped[uuid.UUID | None] = user_ref()
+
+
+class AlertSuppression(Base):
+    """An alert a whitelist item stopped: kept so that suppression is visible, not silent.
+    One row per item and suppressed key, counted like an alert."""
+
+    __tablename__ = "alert_suppressions"
+    __table_args__ = (
+        UniqueConstraint("watchlist_item_id", "dedup_key"),
+        Index("idx_alert_suppressions_watchlist_item_id", "watchlist_item_id"),
+        Index("idx_alert_suppressions_last_seen_at", "last_seen_at"),
+        Index("idx_alert_suppressions_indicator_id", "indicator_id"),
+        Index("idx_alert_suppressions_rule_id", "rule_id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    watchlist_item_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("watchlist_items.id", ondelete="CASCADE")
+    )
+    indicator_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("threat_indicators.id", ondelete="SET NULL")
+    )
+    rule_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("correlation_rules.id", ondelete="SET NULL")
+    )
+    value: Mapped[str] = mapped_column(String(2048), nullable=False)
+    dedup_key: Mapped[str] = mapped_column(String(255), nullable=False)
+    title: Mapped[str] = mapped_column(String(500), nullable=False)
+    occurrence_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    first_seen_at: Mapped[datetime | None] = stamped_now()
+    last_seen_at: Mapped[datetime | None] = stamped_now()
+
+
+class RuleMatch(Base):
+    """One event a threshold or time-based rule counted: state kept between batches and
+    processes, read back within the rule's window."""
+
+    __tablename__ = "rule_matches"
+    __table_args__ = (
+        Index("idx_rule_matches_rule_key", "rule_id", "match_key", "matched_at"),
+        Index("idx_rule_matches_matched_at", "matched_at"),
+        Index("idx_rule_matches_indicator_id", "indicator_id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    rule_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("correlation_rules.id", ondelete="CASCADE"), nullable=False
+    )
+    match_key: Mapped[str] = mapped_column(String(512), nullable=False)
+    step: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
+    indicator_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("threat_indicators.id", ondelete="SET NULL")
+    )
+    matched_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+class IncidentCounter(Base):
+    """The last incident number handed out in a year: ``INC-2026-0001`` comes from one
+    atomic increment, so two processes never take the same number."""
+
+    __tablename__ = "incident_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer, nullable=False)
