@@ -69,9 +69,10 @@ class Observation:
 @dataclass(slots=True)
 class Firing:
     """A rule that fired on one observation (or, for threshold and time-based rules, on the
-    last of the events that made it fire)."""
+    last of the events that made it fire). The alert service also raises firings of its own,
+    without a rule, for blacklist hits and for sightings of known indicators."""
 
-    rule_id: uuid.UUID
+    rule_id: uuid.UUID | None
     rule_name: str
     rule_type: str
     severity: AlertSeverity

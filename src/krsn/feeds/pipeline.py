@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from krsn.db import Database
 from krsn.db.types import utcnow
+from krsn.detection.pipeline import on_ingest
 from krsn.feeds.formats.base import ParsedRow, ParseError
 from krsn.feeds.models import IntelligenceStatus, ThreatIntelligence
 from krsn.feeds.writer import Writer
@@ -66,6 +67,7 @@ class SourceRef:
 class FeedRef:
     id: uuid.UUID
     default_confidence: float | None
+    name: str | None = None
 
 
 @dataclass
@@ -236,6 +238,13 @@ def store_batch(
         source=source,
         feed=feed,
         run_id=run_id,
+        now=now,
+    )
+    on_ingest(
+        session,
+        indicators=[p.indicator for p in prepared if p.report.suppressed_by is None],
+        source=source.name,
+        feed=feed.name if feed is not None else None,
         now=now,
     )
     known = len(stored.updated) + len(stored.unchanged)

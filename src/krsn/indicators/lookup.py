@@ -29,7 +29,7 @@ from krsn.indicators.normalise import KIND_BY_VALUE, Indicator, Kind, Rejected, 
 from krsn.indicators.ranges import ranges_of
 from krsn.indicators.store import StorageForm
 
-__all__ = ["MAX_LOOKUP", "LookupHit", "LookupIndicator", "lookup"]
+__all__ = ["MAX_LOOKUP", "LookupHit", "LookupIndicator", "lookup", "match_normalised"]
 
 MAX_LOOKUP: Final = 10_000
 """The most observables one lookup takes."""
@@ -82,7 +82,6 @@ def lookup(session: Session, *, values: Sequence[str]) -> tuple[list[LookupHit],
     readings: dict[str, Indicator | Rejected] = {}
     found: list[tuple[str, Indicator]] = []
     unreadable: list[str] = []
-    addresses: dict[str, tuple[str, int]] = {}
     for value in values:
         # Clients repeat observables within a batch; each is normalised once.
         result = readings.get(value)
@@ -90,14 +89,24 @@ def lookup(session: Session, *, values: Sequence[str]) -> tuple[list[LookupHit],
             result = readings[value] = normalise(value)
         if type(result) is Indicator:
             found.append((value, result))
-            version = _ADDRESS_VERSION.get(result.kind)
-            if version is not None:
-                addresses[result.signature] = (result.value, version)
         else:
             unreadable.append(value)
-    if not found:
-        return [], unreadable
+    return match_normalised(session, found=found), unreadable
 
+
+def match_normalised(
+    session: Session, *, found: Sequence[tuple[str, Indicator]]
+) -> list[LookupHit]:
+    """The hits of values already normalised (``(value as given, its reading)`` pairs), in
+    the order of ``found``: :func:`lookup` without the reading, for callers that read the
+    values themselves (sightings)."""
+    if not found:
+        return []
+    addresses: dict[str, tuple[str, int]] = {}
+    for _, indicator in found:
+        version = _ADDRESS_VERSION.get(indicator.kind)
+        if version is not None:
+            addresses[indicator.signature] = (indicator.value, version)
     connection = session.connection()
     form = StorageForm(connection)
     signatures = {indicator.signature for _, indicator in found}
@@ -122,7 +131,7 @@ def lookup(session: Session, *, values: Sequence[str]) -> tuple[list[LookupHit],
             holder = known.get(range_signature)
             if holder is not None:
                 add(LookupHit(value, holder.indicator_value, holder))
-    return hits, unreadable
+    return hits
 
 
 def _active(

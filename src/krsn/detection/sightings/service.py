@@ -1,0 +1,319 @@
+"""Sightings: observables the customer's environment saw, matched as they arrive.
+
+A batch (what a SIEM or a log shipper posts: JSON or NDJSON) is read without a model object
+per item, normalised (defanged forms included), matched against the active indicators (the
+same value, or an IP inside a stored range: :func:`krsn.indicators.lookup.match_normalised`)
+and the watchlists, and handed to detection (:mod:`krsn.detection.pipeline`), which raises
+the alerts. Matched sightings are stored; misses are only counted. A bad item is reported
+with its position and reason and never stops the rest of the batch.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import orjson
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from krsn.detection.models import Sighting
+from krsn.detection.observations import Observation, Origin
+from krsn.detection.pipeline import detect
+from krsn.errors import Invalid
+from krsn.indicators.lookup import LookupIndicator, match_normalised
+from krsn.indicators.normalise import Indicator, Rejected, normalise
+from krsn.routing import unstorable
+
+MAX_SIGHTINGS: Final = 50_000
+"""The most sightings one batch takes."""
+MAX_REPORTED: Final = 1_000
+"""The most hits and rejections an answer lists one by one (all are counted)."""
+_TEXT_LIMIT: Final = 255
+_VALUE_LIMIT: Final = 2048
+_TIME_FIELDS: Final = ("observed_at", "seen_at", "timestamp", "time")
+_EPOCH_MAX: Final = 253_402_300_799  # 9999-12-31T23:59:59Z
+
+
+@dataclass(slots=True)
+class SightingIn:
+    """One observable seen once."""
+
+    value: str
+    observed_at: datetime | None = None
+    host: str | None = None
+    sensor: str | None = None
+    log_source: str | None = None
+    context: dict[str, Any] | None = None
+
+
+@dataclass
+class SightingReport:
+    """What a batch did."""
+
+    received: int = 0
+    rejected: int = 0
+    unreadable: int = 0
+    matched: int = 0
+    watchlist_hits: int = 0
+    stored: int = 0
+    alerts_created: int = 0
+    alerts_updated: int = 0
+    suppressed: int = 0
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    hits: list[dict[str, Any]] = field(default_factory=list)
+
+    def problem(self, index: int, value: Any, reason: str) -> None:
+        if len(self.problems) < MAX_REPORTED:
+            shown = value if isinstance(value, str) else None
+            self.problems.append({"index": index, "value": shown, "reason": reason})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "received": self.received,
+            "rejected": self.rejected,
+            "unreadable": self.unreadable,
+            "matched": self.matched,
+            "watchlist_hits": self.watchlist_hits,
+            "stored": self.stored,
+            "alerts_created": self.alerts_created,
+            "alerts_updated": self.alerts_updated,
+            "suppressed": self.suppressed,
+            "problems": self.problems,
+            "hits": self.hits,
+        }
+
+
+# --- reading a batch ------------------------------------------------------------------------
+
+
+def _moment(given: Any) -> datetime:
+    if isinstance(given, bool):
+        raise ValueError("a time is an ISO 8601 text or seconds since the epoch")
+    if isinstance(given, int | float):
+        if not 0 <= given <= _EPOCH_MAX:
+            raise ValueError("seconds since the epoch out of range")
+        return datetime.fromtimestamp(given, tz=UTC)
+    if isinstance(given, str):
+        moment = datetime.fromisoformat(given)
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    raise ValueError("a time is an ISO 8601 text or seconds since the epoch")
+
+
+def _text(item: dict[str, Any], name: str) -> str | None:
+    given = item.get(name)
+    if given is None:
+        return None
+    if not isinstance(given, str):
+        raise ValueError(f"{name} must be text")
+    if len(given) > _TEXT_LIMIT:
+        raise ValueError(f"{name} is longer than {_TEXT_LIMIT} characters")
+    reason = unstorable(given)
+    if reason:
+        raise ValueError(f"{name} {reason}")
+    return given or None
+
+
+def read_item(item: Any) -> SightingIn:
+    """One sighting from its JSON form: an object with ``value`` (and optionally a time in
+    ``observed_at`` / ``seen_at`` / ``timestamp`` / ``time``, ``host``, ``sensor``,
+    ``log_source``, ``context``), or a bare value. ``ValueError`` says what is wrong."""
+    if isinstance(item, str):
+        item = {"value": item}
+    if not isinstance(item, dict):
+        raise ValueError("a sighting is an object with a value, or a value as text")
+    value = item.get("value")
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("value is required and must be text")
+    if len(value) > _VALUE_LIMIT:
+        raise ValueError(f"value is longer than {_VALUE_LIMIT} characters")
+    reason = unstorable(value)
+    if reason:
+        raise ValueError(f"value {reason}")
+    observed_at = None
+    for name in _TIME_FIELDS:
+        if item.get(name) is not None:
+            try:
+                observed_at = _moment(item[name])
+            except (ValueError, OverflowError, OSError) as exc:
+                raise ValueError(f"{name}: {exc}") from None
+            break
+    context = item.get("context")
+    if context is not None and not isinstance(context, dict):
+        raise ValueError("context must be an object")
+    if context:
+        text = orjson.dumps(context).decode()
+        if len(text) > 16_384:
+            raise ValueError("context is larger than 16 KiB")
+        reason = unstorable(text)
+        if reason:
+            raise ValueError(f"context {reason}")
+    return SightingIn(
+        value=value,
+        observed_at=observed_at,
+        host=_text(item, "host"),
+        sensor=_text(item, "sensor"),
+        log_source=_text(item, "log_source"),
+        context=context or None,
+    )
+
+
+def parse_batch(body: bytes, *, ndjson: bool) -> tuple[list[Any], list[tuple[int, str]]]:
+    """The items of a posted batch, and (line, reason) of NDJSON lines that are not JSON.
+
+    JSON: a list of sightings, or ``{"sightings": [...]}``. NDJSON: one sighting per line.
+    """
+    if not ndjson:
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise Invalid("body", f"not JSON: {exc}") from None
+        if isinstance(document, dict) and isinstance(document.get("sightings"), list):
+            document = document["sightings"]
+        if not isinstance(document, list):
+            raise Invalid(
+                "body", 'send a JSON list of sightings or {"sightings": [...]}, or NDJSON'
+            )
+        return document, []
+    items: list[Any] = []
+    broken: list[tuple[int, str]] = []
+    for number, line in enumerate(body.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            items.append(orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            broken.append((number, f"line {number} is not JSON: {exc}"))
+    return items, broken
+
+
+# --- matching -------------------------------------------------------------------------------
+
+
+def record_sightings(
+    session: Session,
+    *,
+    items: Sequence[Any],
+    reported_by: uuid.UUID | None,
+    now: datetime,
+    report: SightingReport | None = None,
+) -> SightingReport:
+    """Read, match and detect one batch of raw items (JSON values) in the caller's
+    transaction; store the matched sightings. Item positions in problems are 0-based."""
+    if len(items) > MAX_SIGHTINGS:
+        raise Invalid("body", f"at most {MAX_SIGHTINGS} sightings per batch; split it")
+    report = report or SightingReport()
+    report.received += len(items)
+    readings: dict[str, Indicator | Rejected] = {}
+    pending: list[tuple[int, SightingIn, Indicator]] = []
+    for index, raw in enumerate(items):
+        try:
+            sighting = read_item(raw)
+        except ValueError as exc:
+            report.rejected += 1
+            report.problem(index, raw.get("value") if isinstance(raw, dict) else raw, str(exc))
+            continue
+        reading = readings.get(sighting.value)
+        if reading is None:
+            reading = readings[sighting.value] = normalise(sighting.value)
+        if type(reading) is Indicator:
+            pending.append((index, sighting, reading))
+        else:
+            report.unreadable += 1
+            report.problem(index, sighting.value, f"not an observable: {reading.reason}")  # type: ignore[union-attr]
+    if not pending:
+        return report
+
+    unique = {indicator.signature: indicator for _, _, indicator in pending}
+    matches: dict[str, tuple[str, LookupIndicator]] = {}
+    for hit in match_normalised(session, found=[(i.value, i) for i in unique.values()]):
+        # The first hit of a value is the most specific: its own indicator, then the
+        # narrowest… widest ranges in the order the range index gives.
+        matches.setdefault(hit.value, (hit.matched, hit.indicator))
+    observations: list[tuple[int, Observation]] = []
+    for index, sighting, indicator in pending:
+        match = matches.get(indicator.value)
+        observations.append(
+            (
+                index,
+                Observation(
+                    origin=Origin.SIGHTING,
+                    value=sighting.value,
+                    kind=indicator.kind.value,
+                    canonical=indicator.value,
+                    observed_at=sighting.observed_at or now,
+                    indicator=match[1] if match else None,
+                    matched=match[0] if match else None,
+                    host=sighting.host,
+                    sensor=sighting.sensor,
+                    log_source=sighting.log_source,
+                    context=sighting.context or {},
+                ),
+            )
+        )
+    outcome = detect(session, [o for _, o in observations], now=now)
+    report.watchlist_hits += outcome.watchlist_hits
+    report.alerts_created += outcome.alerts_created
+    report.alerts_updated += outcome.alerts_updated
+    report.suppressed += outcome.suppressed
+    stored = _store(session, (o for _, o in observations), reported_by=reported_by, now=now)
+    report.stored += stored
+    for index, observation in observations:
+        if observation.indicator is None:
+            continue
+        report.matched += 1
+        if len(report.hits) < MAX_REPORTED:
+            indicator_ = observation.indicator
+            report.hits.append(
+                {
+                    "index": index,
+                    "value": observation.value,
+                    "matched": observation.matched,
+                    "indicator_id": indicator_.id,
+                    "indicator_type": indicator_.indicator_type.value,
+                    "severity": indicator_.severity.value if indicator_.severity else None,
+                    "threat_score": indicator_.decayed_threat_score,
+                }
+            )
+    return report
+
+
+def _store(
+    session: Session,
+    observations: Iterable[Observation],
+    *,
+    reported_by: uuid.UUID | None,
+    now: datetime,
+) -> int:
+    """Insert the sightings that matched an indicator or a watchlist item (one statement)."""
+    rows = []
+    for observation in observations:
+        if observation.indicator is None and not observation.watchlist_hits:
+            continue
+        hit = observation.watchlist_hits[0] if observation.watchlist_hits else None
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "indicator_id": uuid.UUID(observation.indicator.id)
+                if observation.indicator
+                else None,
+                "watchlist_item_id": hit.item_id if hit else None,
+                "value": observation.value,
+                "matched": observation.matched or (hit.item_value if hit else None),
+                "observed_at": observation.observed_at,
+                "received_at": now,
+                "host": observation.host,
+                "sensor": observation.sensor,
+                "log_source": observation.log_source,
+                "context": observation.context or None,
+                "reported_by": reported_by,
+            }
+        )
+    if rows:
+        session.execute(insert(Sighting), rows)
+    return len(rows)
