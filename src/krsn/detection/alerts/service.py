@@ -13,6 +13,7 @@ instead of an alert, counted the same way, so what was stopped stays visible.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import uuid
 import zlib
@@ -318,9 +319,10 @@ def _announce(session: Session, outcome: AlertOutcome) -> None:
 
     for alert in outcome.created:
         queue_for_alert(session, alert, created=True)
-        events.publish(session, "alert.created", payload(session, alert))
-    for alert in outcome.updated:
-        events.publish(session, "alert.updated", payload(session, alert))
+    changed = [*outcome.created, *outcome.updated]
+    new = len(outcome.created)
+    for position, shown in enumerate(payloads(session, changed)):
+        events.publish(session, "alert.created" if position < new else "alert.updated", shown)
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -328,9 +330,17 @@ def _announce(session: Session, outcome: AlertOutcome) -> None:
 
 def payload(session: Session, alert: Alert) -> dict[str, Any]:
     """The alert as the API shows it, JSON-safe (for change events and notifications)."""
-    from krsn.detection.alerts.schemas import AlertRead
+    return payloads(session, [alert])[0]
 
-    return AlertRead.model_validate(describe(session, [alert])[0]).model_dump(mode="json")
+
+def payloads(session: Session, alerts: Sequence[Alert]) -> list[dict[str, Any]]:
+    """:func:`payload` of many alerts, with one query per related table for them all."""
+    # Built by hand rather than through the response model: a batch of sightings can raise
+    # hundreds of alerts, and each change event carries one.
+    return [
+        {name: _json_safe(value) for name, value in row.items()}
+        for row in describe(session, alerts)
+    ]
 
 
 def describe(session: Session, alerts: Sequence[Alert]) -> list[dict[str, Any]]:
@@ -379,16 +389,10 @@ def describe(session: Session, alerts: Sequence[Alert]) -> list[dict[str, Any]]:
     incidents = _incidents_of(session, alert_ids)
     shaped = []
     for alert in alerts:
-        row = audit.snapshot(alert)
-        row.pop("metadata_", None)
+        row = {name: getattr(alert, name) for name in _SHOWN}
         row["metadata"] = alert.metadata_
         value, kind = (
-            indicators.get(alert.indicator_id, (None, None))
-            if alert.indicator_id
-            else (
-                None,
-                None,
-            )
+            indicators.get(alert.indicator_id, _NOTHING) if alert.indicator_id else _NOTHING
         )
         row["indicator_value"] = value
         row["indicator_type"] = kind.value if kind is not None else None
@@ -399,6 +403,38 @@ def describe(session: Session, alerts: Sequence[Alert]) -> list[dict[str, Any]]:
         row["incident"] = incidents.get(alert.id)
         shaped.append(row)
     return shaped
+
+
+_SHOWN: Final = (
+    "id",
+    "title",
+    "description",
+    "severity",
+    "priority",
+    "status",
+    "indicator_id",
+    "rule_id",
+    "assigned_user_id",
+    "triggered_at",
+    "last_seen_at",
+    "occurrence_count",
+    "dedup_key",
+    "acknowledged_at",
+    "resolved_at",
+    "resolution_notes",
+    "alert_data",
+)
+_NOTHING: Final = (None, None)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
 
 
 def _incidents_of(session: Session, alert_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:

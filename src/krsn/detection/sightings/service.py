@@ -28,6 +28,14 @@ from krsn.indicators.lookup import LookupIndicator, match_normalised
 from krsn.indicators.normalise import Indicator, Rejected, normalise
 from krsn.routing import unstorable
 
+
+def _unstorable(text: str) -> str | None:
+    # NUL is the usual fault; only non-ASCII text can hold a lone surrogate, so most values
+    # skip the regex (a batch holds thousands).
+    if text.isascii() and "\x00" not in text:
+        return None
+    return unstorable(text)
+
 MAX_SIGHTINGS: Final = 50_000
 """The most sightings one batch takes."""
 MAX_REPORTED: Final = 1_000
@@ -113,7 +121,7 @@ def _text(item: dict[str, Any], name: str) -> str | None:
         raise ValueError(f"{name} must be text")
     if len(given) > _TEXT_LIMIT:
         raise ValueError(f"{name} is longer than {_TEXT_LIMIT} characters")
-    reason = unstorable(given)
+    reason = _unstorable(given)
     if reason:
         raise ValueError(f"{name} {reason}")
     return given or None
@@ -132,7 +140,7 @@ def read_item(item: Any) -> SightingIn:
         raise ValueError("value is required and must be text")
     if len(value) > _VALUE_LIMIT:
         raise ValueError(f"value is longer than {_VALUE_LIMIT} characters")
-    reason = unstorable(value)
+    reason = _unstorable(value)
     if reason:
         raise ValueError(f"value {reason}")
     observed_at = None
@@ -150,7 +158,7 @@ def read_item(item: Any) -> SightingIn:
         text = orjson.dumps(context).decode()
         if len(text) > 16_384:
             raise ValueError("context is larger than 16 KiB")
-        reason = unstorable(text)
+        reason = _unstorable(text)
         if reason:
             raise ValueError(f"context {reason}")
     return SightingIn(
