@@ -38,6 +38,13 @@ def configure(app: FastAPI, *, settings: Settings, database: Database) -> None:
     app.state.database = database
     app.state.session_store = build_session_store(settings, database)
     app.state.rate_limiter = build_rate_limiter(settings)
+    from krsn.detection.stream.bus import StreamBus
+
+    previous: StreamBus | None = getattr(app.state, "stream_bus", None)
+    if previous is not None:
+        # Its subscribers are told to reconnect; they find the new bus.
+        previous.close()
+    app.state.stream_bus = StreamBus.from_settings(settings)
 
 
 @asynccontextmanager
@@ -53,9 +60,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         scheduler = FeedScheduler(app.state.database, settings)
         scheduler.start()
     app.state.scheduler = scheduler
+    # Started now so that events committed before the first subscriber reach other
+    # processes through Redis; it waits for Redis, so off the event loop.
+    await asyncio.to_thread(app.state.stream_bus.start)
     try:
         yield
     finally:
+        await asyncio.to_thread(app.state.stream_bus.stop)
         if scheduler is not None:
             # Joining the thread blocks; keep that off the event loop.
             await asyncio.to_thread(scheduler.stop)

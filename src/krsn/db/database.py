@@ -47,13 +47,20 @@ class Database:
         with self.engine.connect() as connection:
             if self.dialect == "sqlite":
                 connection.execution_options(krsn_begin="DEFERRED" if readonly else "IMMEDIATE")
-            with connection.begin():
-                session = Session(bind=connection, expire_on_commit=False, autoflush=True)
-                try:
-                    yield session
-                    session.flush()
-                finally:
-                    session.close()
+            session = Session(bind=connection, expire_on_commit=False, autoflush=True)
+            try:
+                with connection.begin():
+                    try:
+                        yield session
+                        session.flush()
+                    finally:
+                        session.close()
+            except BaseException:
+                session.dispatch.after_rollback(session)
+                raise
+            # The session never commits itself here (the connection's transaction does), so
+            # its commit listeners — change events published after commit — are told now.
+            session.dispatch.after_commit(session)
 
     def dispose(self) -> None:
         self.engine.dispose()
