@@ -58,6 +58,21 @@ def main() -> None:
     """KRSN-RT2I: threat intelligence and OSINT investigation."""
     # Commands ingest and look up in batches; the collector is tuned for that (see heap).
     tune_for_batches()
+    _publish_changes()
+
+
+def _publish_changes() -> None:
+    """With Redis configured, what a command changes (alerts raised by an ingest, an
+    incident promoted) reaches the live stream of the running servers."""
+    from krsn.config import get_settings
+    from krsn.detection.stream.bus import start_publisher
+
+    try:
+        start_publisher(get_settings())
+    except Exception as exc:  # the settings may be broken; the command itself says how
+        import logging
+
+        logging.getLogger(__name__).debug("no stream publisher: %s", exc)
 
 
 @app.command()

@@ -98,6 +98,11 @@ def _serve(channel_in: Connection, channel_out: Connection) -> None:
 
     gc.disable()  # as in the caller: batch garbage holds no cycles
     url, busy_timeout_ms, cache_mb, context = channel_in.recv()
+    from krsn.config import get_settings
+    from krsn.detection.stream.bus import start_publisher
+
+    # Alerts raised while storing reach the live stream through Redis, when configured.
+    start_publisher(get_settings())
     database = Database(url, busy_timeout_ms=busy_timeout_ms, cache_mb=cache_mb)
 
     def answer(message: tuple[str, Any]) -> None:
