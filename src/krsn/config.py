@@ -89,6 +89,65 @@ class Settings(BaseSettings):
     scheduler_interval_seconds: float = Field(
         60.0, gt=0, description="How often the scheduler looks for due feeds, in seconds."
     )
+    notify_poll_seconds: float = Field(
+        15.0,
+        gt=0,
+        description="How often the notification dispatcher looks for due notifications, "
+        "in seconds (a new alert wakes it at once).",
+    )
+    notify_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Longest wait for a connection or a reply in one delivery attempt "
+        "(SMTP, webhook, Slack, SMS).",
+    )
+    notify_workers: int = Field(
+        4, ge=1, le=64, description="Notifications sent at the same time by one dispatcher."
+    )
+    notify_retry_base_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Back-off after a failed attempt that may succeed later: base × 2^retries.",
+    )
+    notify_retry_max_seconds: float = Field(
+        3600.0, gt=0, description="Longest back-off between two attempts, in seconds."
+    )
+    notify_max_attempts: int = Field(
+        6, ge=1, description="Attempts before a notification is marked failed."
+    )
+    notify_base_url: str = Field(
+        "",
+        description="Public address of the UI (https://krsn.example.org) that alert links in "
+        "notifications start with; empty: links are paths.",
+    )
+    notify_smtp_host: str = Field("localhost", description="SMTP server for e-mail notifications.")
+    notify_smtp_port: int = Field(25, ge=1, le=65535, description="Port of the SMTP server.")
+    notify_smtp_tls: str = Field(
+        "none",
+        pattern="^(none|starttls|ssl)$",
+        description="How the SMTP connection is protected: none (a local relay), starttls "
+        "(usually port 587) or ssl (implicit TLS, usually port 465).",
+    )
+    notify_smtp_username: str | None = Field(
+        None, description="SMTP user name; unset sends without signing in."
+    )
+    notify_smtp_password: str | None = Field(None, description="SMTP password.")
+    notify_smtp_from: str = Field(
+        "krsn@localhost", description="Sender address of e-mail notifications."
+    )
+    notify_sms_url: str | None = Field(
+        None,
+        description="HTTP endpoint of the SMS provider, posted one JSON body per message; "
+        "unset: SMS channels cannot be created.",
+    )
+    notify_sms_token: str | None = Field(
+        None, description="Token sent to the SMS provider in an Authorization: Bearer header."
+    )
+    notify_sms_body: str = Field(
+        '{"to": "{to}", "message": "{message}"}',
+        description="JSON body posted to the SMS provider; {to} (E.164 number) and {message} "
+        "are replaced by JSON-escaped text.",
+    )
 
     def resolved_secret_key(self) -> str:
         """The configured key, or the one kept in ``<data_dir>/secret.key`` (made on first use)."""
