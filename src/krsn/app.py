@@ -50,7 +50,10 @@ def configure(app: FastAPI, *, settings: Settings, database: Database) -> None:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Tune the collector for batch work; start the feed scheduler with the app (when
-    ``KRSN_SCHEDULER_ENABLED``), stop it after."""
+    ``KRSN_SCHEDULER_ENABLED``), the live stream's bus and the notification dispatcher
+    (woken by every new alert); stop them after."""
+    from krsn.detection import events
+    from krsn.detection.notify.dispatcher import NotificationDispatcher
     from krsn.feeds.scheduler import FeedScheduler
 
     settings: Settings = app.state.settings
@@ -63,9 +66,21 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Started now so that events committed before the first subscriber reach other
     # processes through Redis; it waits for Redis, so off the event loop.
     await asyncio.to_thread(app.state.stream_bus.start)
+    dispatcher = NotificationDispatcher(app.state.database, settings)
+    dispatcher.start()
+    app.state.notification_dispatcher = dispatcher
+
+    def wake(batch: list[events.ChangeEvent]) -> None:
+        if any(event.topic == "alert.created" for event in batch):
+            dispatcher.wake()
+
+    events.add_sink(wake)
     try:
         yield
     finally:
+        events.remove_sink(wake)
+        await asyncio.to_thread(dispatcher.stop)
+        app.state.notification_dispatcher = None
         await asyncio.to_thread(app.state.stream_bus.stop)
         if scheduler is not None:
             # Joining the thread blocks; keep that off the event loop.

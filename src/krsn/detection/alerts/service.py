@@ -315,10 +315,9 @@ def _description(firing: Firing) -> str:
 
 
 def _announce(session: Session, outcome: AlertOutcome) -> None:
-    from krsn.detection.notify.service import queue_for_alert
+    from krsn.detection.notify.service import queue_for_alerts
 
-    for alert in outcome.created:
-        queue_for_alert(session, alert, created=True)
+    queue_for_alerts(session, outcome.created)
     changed = [*outcome.created, *outcome.updated]
     new = len(outcome.created)
     for position, shown in enumerate(payloads(session, changed)):
