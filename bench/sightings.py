@@ -30,7 +30,6 @@ import json
 import pstats
 import random
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -41,11 +40,7 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import func, select
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from lookup import (  # noqa: E402  (the sibling bench builds the same store)
+from lookup import (
     bench_database,
     defang,
     floor_sql,
@@ -55,16 +50,17 @@ from lookup import (  # noqa: E402  (the sibling bench builds the same store)
     serve,
     single,
 )
+from sqlalchemy import func, select
 
-from krsn.db import Database  # noqa: E402
-from krsn.db.types import utcnow  # noqa: E402
-from krsn.detection.models import Alert, Sighting  # noqa: E402
-from krsn.detection.sightings.service import record_sightings  # noqa: E402
-from krsn.heap import tune_for_batches  # noqa: E402
-from krsn.identity.api_keys import create_api_key  # noqa: E402
-from krsn.identity.audit import Actor  # noqa: E402
-from krsn.identity.models import Role  # noqa: E402
-from krsn.identity.users import create_user  # noqa: E402
+from krsn.db import Database
+from krsn.db.types import utcnow
+from krsn.detection.models import Alert, Sighting
+from krsn.detection.sightings.service import record_sightings
+from krsn.heap import tune_for_batches
+from krsn.identity.api_keys import create_api_key
+from krsn.identity.audit import Actor
+from krsn.identity.models import Role
+from krsn.identity.users import create_user
 
 HOSTS = [f"ws-{n:03d}" for n in range(400)]
 SOURCES = [("dns", "resolver-1"), ("proxy", "proxy-2"), ("firewall", "fw-edge"), ("edr", "edr")]
@@ -116,7 +112,10 @@ def arm(database: Database, watchlist_items: int) -> None:
         domains = watchlists.create_watchlist(
             session,
             actor=actor,
-            values={"name": f"bench domains {uuid.uuid4().hex[:6]}", "list_type": "domain_blacklist"},
+            values={
+                "name": f"bench domains {uuid.uuid4().hex[:6]}",
+                "list_type": "domain_blacklist",
+            },
         )
         addresses = watchlists.create_watchlist(
             session,
@@ -126,14 +125,14 @@ def arm(database: Database, watchlist_items: int) -> None:
         watchlists.add_items(
             session,
             actor=actor,
-            watchlist=domains,
-            items=[{"value": WATCHED.format(n=n)} for n in range(watchlist_items)],
+            watchlist_id=domains.id,
+            items=[WATCHED.format(n=n) for n in range(watchlist_items)],
         )
         watchlists.add_items(
             session,
             actor=actor,
-            watchlist=addresses,
-            items=[{"value": f"100.{n // 250 % 250}.{n % 250}.0/28"} for n in range(watchlist_items)],
+            watchlist_id=addresses.id,
+            items=[f"100.{n // 250 % 250}.{n % 250}.0/28" for n in range(watchlist_items)],
         )
         rules.create_rule(
             session,
@@ -238,13 +237,23 @@ def run(label: str, url: str, args: argparse.Namespace, root: Path) -> dict[str,
     try:
         # Every worker answers once (it builds its range and watchlist indexes) first.
         warm = observables(argparse.Namespace(**{**vars(args), "batches": args.workers}), 7)
-        post_all(base, key, "/api/v1/sightings", [ndjson(b) for b in warm], args.workers,
-                 "application/x-ndjson")
+        post_all(
+            base,
+            key,
+            "/api/v1/sightings",
+            [ndjson(b) for b in warm],
+            args.workers,
+            "application/x-ndjson",
+        )
         sent = post_all(
             base, key, "/api/v1/sightings", sightings_bodies, args.workers, "application/x-ndjson"
         )
         looked = post_all(
-            base, key, "/api/v1/indicators/lookup", lookup_bodies, args.workers,
+            base,
+            key,
+            "/api/v1/indicators/lookup",
+            lookup_bodies,
+            args.workers,
             "application/json",
         )
     finally:

@@ -113,11 +113,10 @@ def _moment(given: Any) -> datetime:
     raise ValueError("a time is an ISO 8601 text or seconds since the epoch")
 
 
-def _text(item: dict[str, Any], name: str) -> str | None:
-    given = item.get(name)
+def _text(given: Any, name: str) -> str | None:
     if given is None:
         return None
-    if not isinstance(given, str):
+    if type(given) is not str:
         raise ValueError(f"{name} must be text")
     if len(given) > _TEXT_LIMIT:
         raise ValueError(f"{name} is longer than {_TEXT_LIMIT} characters")
@@ -127,47 +126,62 @@ def _text(item: dict[str, Any], name: str) -> str | None:
     return given or None
 
 
-def read_item(item: Any) -> SightingIn:
+def read_item(item: Any, times: dict[Any, datetime] | None = None) -> SightingIn:
     """One sighting from its JSON form: an object with ``value`` (and optionally a time in
     ``observed_at`` / ``seen_at`` / ``timestamp`` / ``time``, ``host``, ``sensor``,
-    ``log_source``, ``context``), or a bare value. ``ValueError`` says what is wrong."""
-    if isinstance(item, str):
-        item = {"value": item}
-    if not isinstance(item, dict):
+    ``log_source``, ``context``), or a bare value. ``ValueError`` says what is wrong.
+    ``times`` memoises the times read (a batch repeats them)."""
+    # Hot: called once per sighting, so written with few calls and type() checks.
+    if type(item) is str:
+        value: Any = item
+        item = None
+    elif type(item) is dict:
+        value = item.get("value")
+    else:
         raise ValueError("a sighting is an object with a value, or a value as text")
-    value = item.get("value")
-    if not isinstance(value, str) or not value.strip():
+    if type(value) is not str or not value or value.isspace():
         raise ValueError("value is required and must be text")
     if len(value) > _VALUE_LIMIT:
         raise ValueError(f"value is longer than {_VALUE_LIMIT} characters")
-    reason = _unstorable(value)
-    if reason:
-        raise ValueError(f"value {reason}")
+    if not value.isascii() or "\x00" in value:
+        reason = unstorable(value)
+        if reason:
+            raise ValueError(f"value {reason}")
+    if item is None:
+        return SightingIn(value)
     observed_at = None
     for name in _TIME_FIELDS:
-        if item.get(name) is not None:
-            try:
-                observed_at = _moment(item[name])
-            except (ValueError, OverflowError, OSError) as exc:
-                raise ValueError(f"{name}: {exc}") from None
+        given = item.get(name)
+        if given is not None:
+            observed_at = times.get(given) if times is not None and type(given) is str else None
+            if observed_at is None:
+                try:
+                    observed_at = _moment(given)
+                except (ValueError, OverflowError, OSError) as exc:
+                    raise ValueError(f"{name}: {exc}") from None
+                if times is not None and type(given) is str:
+                    times[given] = observed_at
             break
     context = item.get("context")
-    if context is not None and not isinstance(context, dict):
-        raise ValueError("context must be an object")
-    if context:
-        text = orjson.dumps(context).decode()
-        if len(text) > 16_384:
-            raise ValueError("context is larger than 16 KiB")
-        reason = _unstorable(text)
-        if reason:
-            raise ValueError(f"context {reason}")
+    if context is not None:
+        if type(context) is not dict:
+            raise ValueError("context must be an object")
+        if context:
+            text = orjson.dumps(context).decode()
+            if len(text) > 16_384:
+                raise ValueError("context is larger than 16 KiB")
+            reason = _unstorable(text)
+            if reason:
+                raise ValueError(f"context {reason}")
+        else:
+            context = None
     return SightingIn(
-        value=value,
-        observed_at=observed_at,
-        host=_text(item, "host"),
-        sensor=_text(item, "sensor"),
-        log_source=_text(item, "log_source"),
-        context=context or None,
+        value,
+        observed_at,
+        _text(item.get("host"), "host"),
+        _text(item.get("sensor"), "sensor"),
+        _text(item.get("log_source"), "log_source"),
+        context,
     )
 
 
@@ -218,10 +232,11 @@ def record_sightings(
     report = report or SightingReport()
     report.received += len(items)
     readings: dict[str, Indicator | Rejected] = {}
+    times: dict[Any, datetime] = {}
     pending: list[tuple[int, SightingIn, Indicator]] = []
     for index, raw in enumerate(items):
         try:
-            sighting = read_item(raw)
+            sighting = read_item(raw, times)
         except ValueError as exc:
             report.rejected += 1
             report.problem(index, raw.get("value") if isinstance(raw, dict) else raw, str(exc))
