@@ -215,3 +215,18 @@ def test_a_stix_feed_keeps_the_whole_bundle_and_names_its_feed(db, feed_server, 
     assert second["status"] == "ok"
     assert (second["new"], second["updated"]) == (0, first["new"])
     assert second["stix"]["created"] == 0
+
+
+def test_a_run_ends_by_correlating_what_it_reported(db, feed_server, settings):
+    from krsn.detection.models import CorrelationType, ThreatCorrelation
+
+    add_feed(db, feed_server.url)
+    run = run_feed(db, feed="local", settings=settings, actor=SYSTEM)
+    # Three values one source reported together: each pair is a temporal correlation.
+    assert run["correlations"] == {"indicators": 3, "created": 3, "updated": 0}
+    with db.transaction(readonly=True) as session:
+        kinds = list(session.scalars(select(ThreatCorrelation.correlation_type)))
+    assert kinds == [CorrelationType.TEMPORAL] * 3
+    feed_server.body += b"198.51.100.12\n"
+    again = run_feed(db, feed="local", settings=settings, actor=SYSTEM)
+    assert again["correlations"]["indicators"] == 1

@@ -17,9 +17,10 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO, Final, cast
 
 import httpx
+from sqlalchemy import select
 
 from krsn.config import Settings
 from krsn.db import Database
@@ -31,7 +32,7 @@ from krsn.feeds.fetch import CANCELLED, FetchError, fetch
 from krsn.feeds.formats.base import FormatError, ParsedRow, ParseError
 from krsn.feeds.formats.misp_format import MispFormat
 from krsn.feeds.formats.registry import get_format
-from krsn.feeds.models import FeedFormat, ThreatSource
+from krsn.feeds.models import FeedFormat, ThreatIntelligence, ThreatSource
 from krsn.feeds.pipeline import FeedRef, SourceRef, Suppressor, ingest
 from krsn.feeds.service import claim_feed, due_feeds, get_feed, record_run
 from krsn.feeds.sources import request_credentials
@@ -219,6 +220,12 @@ def run_feed(
                     run.update(status="ok", **counts)
                     run["errors"] = run["errors"][:20]
         succeeded = True
+        try:
+            run["correlations"] = _correlate(database, feed_id=feed_id, since=run["started_at"])
+        except Exception:
+            # The indicators are stored; a discovery fault must not fail the run.
+            log.exception("feed %s: correlation discovery failed", name, extra={"feed": name})
+            run["correlations"] = {"error": "correlation discovery failed; see the log"}
     except (FetchError, FormatError, KrsnError, httpx.InvalidURL, ValueError) as exc:
         # A stored URL the client cannot use is the feed's fault: record it, never crash.
         detail = exc.detail if isinstance(exc, KrsnError) else str(exc)
@@ -255,6 +262,41 @@ def run_feed(
     if unexpected is not None:
         raise unexpected
     return run
+
+
+CORRELATE_AT_MOST: Final = 50_000
+"""The most indicators a run correlates at its end; a bigger run (a bulk blocklist, whose
+rows share no event) is left to ``krsn correlations discover``."""
+
+
+def _correlate(database: Database, *, feed_id: uuid.UUID, since: str) -> dict[str, Any]:
+    """Discover the correlations of the indicators this run reported (stored or changed
+    records of the feed since the run began), in a transaction of its own."""
+    from krsn.detection.correlations.discovery import discover
+
+    with database.transaction() as session:
+        ids = [
+            indicator_id
+            for indicator_id in session.scalars(
+                select(ThreatIntelligence.indicator_id)
+                .where(
+                    ThreatIntelligence.feed_id == feed_id,
+                    ThreatIntelligence.processed_at >= datetime.fromisoformat(since),
+                )
+                .distinct()
+            )
+            if indicator_id is not None
+        ]
+        if not ids:
+            return {"indicators": 0}
+        if len(ids) > CORRELATE_AT_MOST:
+            return {"indicators": len(ids), "skipped": "too many for the end of a run"}
+        report = discover(session, indicator_ids=ids, now=utcnow())
+    return {
+        "indicators": len(ids),
+        "created": sum(report.created.values()),
+        "updated": sum(report.updated.values()),
+    }
 
 
 def _import_stix(

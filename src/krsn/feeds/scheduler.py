@@ -5,7 +5,8 @@ run downloads and parses for seconds to minutes) looks for due feeds and runs th
 time with :func:`krsn.feeds.runner.run_due`, as the system actor, with the warninglists the
 command line uses. Each feed is claimed before it runs (:func:`krsn.feeds.service.claim_feed`),
 so API processes started with ``--workers``, or on several hosts, share one database without
-running a feed twice. A failing feed is logged and recorded, and the next one runs.
+running a feed twice. A failing feed is logged and recorded, and the next one runs. Every
+five minutes a pass also tidies detection (:mod:`krsn.detection.maintenance`).
 
 :meth:`FeedScheduler.stop` returns promptly: the wait between passes ends at once, and a run
 in progress stops at its next retry, chunk or row, recorded as failed and due again.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Final
 
 from krsn.config import Settings
@@ -28,6 +30,8 @@ __all__ = ["THREAD_NAME", "FeedScheduler"]
 log = logging.getLogger(__name__)
 
 THREAD_NAME: Final = "krsn-feed-scheduler"
+HOUSEKEEPING_SECONDS: Final = 300.0
+"""How often a pass also tidies detection (expired watchlist items, old rule events)."""
 
 
 class FeedScheduler:
@@ -49,6 +53,7 @@ class FeedScheduler:
         self._suppressor = suppressor
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._tidied_at: float | None = None
         self.passes = 0
         """Passes over the due feeds finished since the start (for health and tests)."""
 
@@ -115,6 +120,16 @@ class FeedScheduler:
             self._suppressor = default_index(self.settings)
         return self._suppressor
 
+    def tidy_detection(self) -> None:
+        """Detection's housekeeping, at most every ``HOUSEKEEPING_SECONDS``."""
+        from krsn.detection.maintenance import tidy
+
+        now = time.monotonic()
+        if self._tidied_at is not None and now - self._tidied_at < HOUSEKEEPING_SECONDS:
+            return
+        self._tidied_at = now
+        tidy(self.database)
+
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
@@ -122,5 +137,9 @@ class FeedScheduler:
             except Exception:
                 # The database may be down or mid-migration: say so, and try again next pass.
                 log.exception("feed scheduler: the pass over due feeds failed")
+            try:
+                self.tidy_detection()
+            except Exception:
+                log.exception("feed scheduler: detection housekeeping failed")
             self.passes += 1
             self._stop.wait(self.interval)
