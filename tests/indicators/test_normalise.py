@@ -541,3 +541,15 @@ def test_the_shortcut_for_plain_addresses_and_digests_agrees_with_the_full_path(
     raw: str,
 ) -> None:
     assert normalise(raw) == _normalise_fully(raw, None)
+
+
+_LABELS = st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,12}[a-z0-9])?", fullmatch=True)
+_TOPS = st.sampled_from(["com", "net", "ru", "xyz", "uk", "jp", "de", "foo", "zz", "co"])
+
+
+@given(labels=st.lists(_LABELS, min_size=1, max_size=5), top=_TOPS)
+def test_the_fast_path_of_plain_domains_agrees_with_the_full_one(labels, top):
+    from krsn.indicators.normalise import _normalise_fully
+
+    value = ".".join([*labels, top])
+    assert normalise(value) == _normalise_fully(value, None)

@@ -622,9 +622,12 @@ def _matches(expected: Kind | IndicatorType, kind: Kind) -> bool:
 
 # Plain addresses and lower-case digests are most of every feed and every lookup batch, and
 # are already canonical: the full path (clean, refang, detect) would return them unchanged.
+# Lower-case ASCII host names under a top-level domain with no deeper ICANN rule (com, net,
+# ru...) are canonical too: nothing to clean, refang or map, and no suffix list to walk.
 _ALREADY_CANONICAL = re.compile(
     rf"(?P<ipv4>(?:{_OCTET}\.){{3}}{_OCTET})"
     r"|(?P<digest>[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128})"
+    r"|(?P<domain>(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?P<tld>[a-z]{2,63}))"
 )
 
 
@@ -632,7 +635,13 @@ def _normalise(raw: str, expected: Kind | IndicatorType | None) -> Indicator | R
     if expected is None:
         plain = _ALREADY_CANONICAL.fullmatch(raw)
         if plain is not None:
-            kind = Kind.IPV4 if plain.lastgroup == "ipv4" else _HASH_KINDS[len(raw)]
+            group = plain.lastgroup
+            if group == "domain":
+                if plain.group("tld") not in _FLAT_TLDS or len(raw) > 253 or "xn--" in raw:
+                    return _normalise_fully(raw, expected)
+                kind = Kind.DOMAIN
+            else:
+                kind = Kind.IPV4 if group == "ipv4" else _HASH_KINDS[len(raw)]
             signature = hashlib.sha256((_SIGNATURE_PREFIX[kind] + raw).encode()).hexdigest()
             return Indicator(kind, raw, signature)
     return _normalise_fully(raw, expected)
