@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, text
+from sqlalchemy import ColumnElement, Select, func, insert, or_, select, text
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from krsn.db.pagination import PageResult, paginate_sorted
@@ -244,6 +244,8 @@ def raise_alerts(session: Session, *, firings: Sequence[Firing], now: datetime) 
     keys = sorted(groups)
     _lock_keys(session, keys)
     longest = max((g.firing.window_minutes or DEFAULT_WINDOW_MINUTES) for g in groups.values())
+    rows: list[dict[str, Any]] = []
+    fresh: list[Firing] = []
     open_alerts: dict[str, Alert] = {}
     for alert in session.scalars(
         select(Alert)
@@ -274,27 +276,37 @@ def raise_alerts(session: Session, *, firings: Sequence[Firing], now: datetime) 
             outcome.updated.append(known)
             continue
         indicator = firing.observation.indicator
-        alert = Alert(
-            id=uuid.uuid4(),
-            indicator_id=uuid.UUID(indicator.id) if indicator else None,
-            rule_id=firing.rule_id,
-            title=firing.title[:_TITLE_LIMIT],
-            description=_description(firing),
-            severity=firing.severity,
-            priority=firing.priority
+        row = {
+            "id": uuid.uuid4(),
+            "indicator_id": uuid.UUID(indicator.id) if indicator else None,
+            "rule_id": firing.rule_id,
+            "assigned_user_id": None,
+            "title": firing.title[:_TITLE_LIMIT],
+            "description": _description(firing),
+            "severity": firing.severity,
+            "priority": firing.priority
             if firing.priority is not AlertPriority.NORMAL
             else PRIORITY_OF[firing.severity],
-            status=AlertStatus.OPEN,
-            alert_data=_alert_data(group),
-            triggered_at=now,
-            last_seen_at=max(now, group.last_at),
-            dedup_key=key,
-            occurrence_count=group.count,
-        )
-        session.add(alert)
-        outcome.created.append(alert)
+            "status": AlertStatus.OPEN,
+            "alert_data": _alert_data(group),
+            "triggered_at": now,
+            "acknowledged_at": None,
+            "resolved_at": None,
+            "resolution_notes": None,
+            "metadata_": None,
+            "last_seen_at": max(now, group.last_at),
+            "dedup_key": key,
+            "occurrence_count": group.count,
+        }
+        rows.append(row)
+        fresh.append(firing)
+    if rows:
+        # One statement for the batch's new alerts: a burst of sightings can raise hundreds.
+        session.execute(insert(Alert), rows)
+        # Detached copies for the notifications queued next; the rows are already stored.
+        outcome.created = [Alert(**row) for row in rows]
     session.flush()
-    _announce(session, outcome)
+    _announce(session, outcome, new_rows=rows, fired=fresh)
     return outcome
 
 
@@ -314,14 +326,33 @@ def _description(firing: Firing) -> str:
     return text_ + f" at {observation.observed_at.isoformat()}; {firing.rule_name}."
 
 
-def _announce(session: Session, outcome: AlertOutcome) -> None:
+def _announce(
+    session: Session,
+    outcome: AlertOutcome,
+    *,
+    new_rows: Sequence[dict[str, Any]],
+    fired: Sequence[Firing],
+) -> None:
     from krsn.detection.notify.service import queue_for_alerts
 
     queue_for_alerts(session, outcome.created)
-    changed = [*outcome.created, *outcome.updated]
-    new = len(outcome.created)
-    for position, shown in enumerate(payloads(session, changed)):
-        events.publish(session, "alert.created" if position < new else "alert.updated", shown)
+    for row, firing in zip(new_rows, fired, strict=True):
+        events.publish(session, "alert.created", _new_payload(row, firing))
+    for shown in payloads(session, outcome.updated):
+        events.publish(session, "alert.updated", shown)
+
+
+def _new_payload(row: dict[str, Any], firing: Firing) -> dict[str, Any]:
+    """A new alert as the API shows it, from what raised it (nothing to look up yet)."""
+    indicator = firing.observation.indicator
+    shown = {name: _json_safe(row[name]) for name in _SHOWN}
+    shown["metadata"] = None
+    shown["indicator_value"] = indicator.indicator_value if indicator else None
+    shown["indicator_type"] = indicator.indicator_type.value if indicator else None
+    shown["rule_name"] = firing.rule_name if firing.rule_id is not None else None
+    shown["assigned_username"] = None
+    shown["incident"] = None
+    return shown
 
 
 # --- reading --------------------------------------------------------------------------------

@@ -690,9 +690,25 @@ def _node(tree: Any, where: str, depth: int, budget: list[int]) -> Predicate:
         )
         if len(compiled) == 1:
             return compiled[0]
+        # Plain loops: a rule runs on every observation of every batch, and a generator
+        # under all() / any() costs more than the tests it runs.
         if key == "all":
-            return lambda o: all(test(o) for test in compiled)
-        return lambda o: any(test(o) for test in compiled)
+
+            def every(o: Observation) -> bool:
+                for test in compiled:  # noqa: SIM110 (see above)
+                    if not test(o):
+                        return False
+                return True
+
+            return every
+
+        def some(o: Observation) -> bool:
+            for test in compiled:  # noqa: SIM110 (see above)
+                if test(o):
+                    return True
+            return False
+
+        return some
     return _leaf(tree, where)
 
 
