@@ -50,7 +50,7 @@ from lookup import (
     serve,
     single,
 )
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from krsn.db import Database
 from krsn.db.types import utcnow
@@ -102,12 +102,30 @@ def observables(args: argparse.Namespace, seed: int) -> list[list[dict[str, Any]
     return made
 
 
+# What an earlier run of this bench left in a kept store: every run starts from none.
+DETECTION_TABLES = [
+    "notifications",
+    "incident_alerts",
+    "sightings",
+    "alert_suppressions",
+    "alerts",
+    "rule_matches",
+    "notification_channels",
+    "correlation_rules",
+    "watchlist_items",
+    "watchlists",
+]
+
+
 def arm(database: Database, watchlist_items: int) -> None:
     """A domain and an IP blacklist, and one active pattern rule, as a deployment has."""
     from krsn.detection.rules import service as rules
     from krsn.detection.watchlists import service as watchlists
 
     actor = Actor.system()
+    with database.transaction() as session:
+        for table in DETECTION_TABLES:
+            session.execute(text(f"DELETE FROM {table}"))
     with database.transaction() as session:
         domains = watchlists.create_watchlist(
             session,

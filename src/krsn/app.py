@@ -38,6 +38,11 @@ def configure(app: FastAPI, *, settings: Settings, database: Database) -> None:
     app.state.database = database
     app.state.session_store = build_session_store(settings, database)
     app.state.rate_limiter = build_rate_limiter(settings)
+    from krsn.indicators.ranges import ranges_of
+
+    # The range index hooks the engine's events; hooked now, before requests run on several
+    # threads, since adding a listener while another thread fires them breaks the firing.
+    ranges_of(database.engine)
     from krsn.detection.stream.bus import StreamBus
 
     previous: StreamBus | None = getattr(app.state, "stream_bus", None)

@@ -123,13 +123,19 @@ def own_firings(observations: Sequence[Observation]) -> list[Firing]:
 
 
 def detect(
-    session: Session, observations: Sequence[Observation], *, now: datetime
+    session: Session,
+    observations: Sequence[Observation],
+    *,
+    now: datetime,
+    attached: bool = False,
 ) -> DetectionOutcome:
-    """Watchlists, rules and alerts for one batch, in the caller's transaction."""
+    """Watchlists, rules and alerts for one batch, in the caller's transaction; with
+    ``attached`` the observations already carry their watchlist hits."""
     outcome = DetectionOutcome(observations=len(observations))
     if not observations:
         return outcome
-    attach_hits(session, observations, now=now)
+    if not attached:
+        attach_hits(session, observations, now=now)
     outcome.watchlist_hits = sum(len(o.watchlist_hits) for o in observations)
     firings = evaluate(session, observations, now=now)
     firings.extend(own_firings(observations))

@@ -20,9 +20,20 @@ import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from sqlalchemy import ColumnElement, Select, func, insert, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from krsn.db.pagination import PageResult, paginate_sorted
@@ -80,11 +91,66 @@ def alert_severity(severity: Severity | str | None, default: AlertSeverity) -> A
 
 
 @dataclass
+class NewAlert:
+    """An alert just inserted in bulk, as a plain record of its columns."""
+
+    id: uuid.UUID
+    indicator_id: uuid.UUID | None
+    rule_id: uuid.UUID | None
+    assigned_user_id: uuid.UUID | None
+    title: str
+    description: str | None
+    severity: AlertSeverity
+    priority: AlertPriority
+    status: AlertStatus
+    alert_data: dict[str, Any] | None
+    triggered_at: datetime | None
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    resolution_notes: str | None
+    metadata_: dict[str, Any] | None
+    last_seen_at: datetime | None
+    dedup_key: str | None
+    occurrence_count: int
+
+
+_ALERTS: Final = cast(Table, Alert.__table__)
+_COLUMNS: Final = [
+    Alert.__table__.c[name]
+    for name in (
+        "id",
+        "indicator_id",
+        "rule_id",
+        "assigned_user_id",
+        "title",
+        "description",
+        "severity",
+        "priority",
+        "status",
+        "alert_data",
+        "triggered_at",
+        "acknowledged_at",
+        "resolved_at",
+        "resolution_notes",
+        "metadata",
+        "last_seen_at",
+        "dedup_key",
+        "occurrence_count",
+    )
+]
+
+
+def _records(session: Session, statement: Select[Any]) -> list[NewAlert]:
+    """Alerts as plain records: the hot path reads and updates them without ORM objects."""
+    return [NewAlert(*row) for row in session.execute(statement)]
+
+
+@dataclass
 class AlertOutcome:
     """What one batch of firings did."""
 
-    created: list[Alert] = field(default_factory=list)
-    updated: list[Alert] = field(default_factory=list)
+    created: list[NewAlert] = field(default_factory=list)
+    updated: list[NewAlert] = field(default_factory=list)
     suppressed: int = 0
 
 
@@ -246,15 +312,16 @@ def raise_alerts(session: Session, *, firings: Sequence[Firing], now: datetime) 
     longest = max((g.firing.window_minutes or DEFAULT_WINDOW_MINUTES) for g in groups.values())
     rows: list[dict[str, Any]] = []
     fresh: list[Firing] = []
-    open_alerts: dict[str, Alert] = {}
-    for alert in session.scalars(
-        select(Alert)
+    open_alerts: dict[str, NewAlert] = {}
+    for alert in _records(
+        session,
+        select(*_COLUMNS)
         .where(
             Alert.dedup_key.in_(keys),
             Alert.status.in_(ACTIVE_STATUSES),
             Alert.last_seen_at >= now - timedelta(minutes=longest),
         )
-        .order_by(Alert.last_seen_at)
+        .order_by(Alert.last_seen_at),
     ):
         # The most recent open alert of a key wins: ordered ascending, it is written last.
         if alert.dedup_key is not None:
@@ -300,11 +367,31 @@ def raise_alerts(session: Session, *, firings: Sequence[Firing], now: datetime) 
         }
         rows.append(row)
         fresh.append(firing)
+    if outcome.updated:
+        session.execute(
+            update(_ALERTS)
+            .where(_ALERTS.c.id == bindparam("key"))
+            .values(
+                occurrence_count=bindparam("count"),
+                last_seen_at=bindparam("seen"),
+                severity=bindparam("severity"),
+            ),
+            [
+                {
+                    "key": a.id,
+                    "count": a.occurrence_count,
+                    "seen": a.last_seen_at,
+                    "severity": a.severity,
+                }
+                for a in outcome.updated
+            ],
+        )
     if rows:
         # One statement for the batch's new alerts: a burst of sightings can raise hundreds.
         session.execute(insert(Alert), rows)
-        # Detached copies for the notifications queued next; the rows are already stored.
-        outcome.created = [Alert(**row) for row in rows]
+        # Plain records for what follows (notifications, counts): an ORM object per row
+        # would cost more than the insert.
+        outcome.created = [NewAlert(**row) for row in rows]
     session.flush()
     _announce(session, outcome, new_rows=rows, fired=fresh)
     return outcome
@@ -363,7 +450,7 @@ def payload(session: Session, alert: Alert) -> dict[str, Any]:
     return payloads(session, [alert])[0]
 
 
-def payloads(session: Session, alerts: Sequence[Alert]) -> list[dict[str, Any]]:
+def payloads(session: Session, alerts: Sequence[Alert | NewAlert]) -> list[dict[str, Any]]:
     """:func:`payload` of many alerts, with one query per related table for them all."""
     # Built by hand rather than through the response model: a batch of sightings can raise
     # hundreds of alerts, and each change event carries one.
@@ -373,7 +460,7 @@ def payloads(session: Session, alerts: Sequence[Alert]) -> list[dict[str, Any]]:
     ]
 
 
-def describe(session: Session, alerts: Sequence[Alert]) -> list[dict[str, Any]]:
+def describe(session: Session, alerts: Sequence[Alert | NewAlert]) -> list[dict[str, Any]]:
     """Alerts with the names of what they point to (indicator value, rule, assignee,
     incident), fetched in one query each for a whole page."""
     indicator_ids = {a.indicator_id for a in alerts if a.indicator_id}

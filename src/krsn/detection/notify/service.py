@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from pydantic import ValidationError
 from sqlalchemy import Select, and_, false, or_, select
@@ -165,7 +165,25 @@ def alert_link(alert_id: uuid.UUID | str) -> str:
     return f"/alerts/{alert_id}"
 
 
-def alert_snapshot(alert: Alert) -> dict[str, Any]:
+class AlertView(Protocol):
+    """What a notification reads of an alert: an ``Alert`` row, or the plain record of one
+    just inserted in bulk (the alert service does not build a row object per new alert)."""
+
+    id: uuid.UUID
+    rule_id: uuid.UUID | None
+    indicator_id: uuid.UUID | None
+    title: str
+    description: str | None
+    severity: Any
+    status: Any
+    priority: Any
+    alert_data: dict[str, Any] | None
+    triggered_at: datetime | None
+    last_seen_at: datetime | None
+    occurrence_count: int
+
+
+def alert_snapshot(alert: AlertView) -> dict[str, Any]:
     """The alert as notifications carry it: JSON-safe, frozen when the notification is queued."""
     data = dict(alert.alert_data or {})
     severity = AlertSeverity(alert.severity)
@@ -208,7 +226,7 @@ def _text(snapshot: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def queue_for_alerts(session: Session, alerts: Sequence[Alert]) -> list[Notification]:
+def queue_for_alerts(session: Session, alerts: Sequence[AlertView]) -> list[Notification]:
     """Queue (status pending) a notification on every active channel that wants each of
     these new alerts: one query for the channels, whatever the number of alerts."""
     if not alerts:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from krsn.db import Database
 from krsn.db.pagination import paginate
 from krsn.db.types import utcnow
 from krsn.dependencies import DbSession, OwnWriter, Reader
@@ -54,7 +55,7 @@ _EXAMPLE = (
         }
     },
 )
-def post_sightings(principal: OwnWriter, session: DbSession, body: Body) -> Response:
+def post_sightings(principal: OwnWriter, request: Request, body: Body) -> Response:
     """Match observables seen in your environment against the active indicators (the same
     value, or an IP inside a stored range) and the watchlists, and raise alerts.
 
@@ -72,9 +73,16 @@ def post_sightings(principal: OwnWriter, session: DbSession, body: Body) -> Resp
         report.rejected += 1
         if len(report.problems) < service.MAX_REPORTED:
             report.problems.append({"index": None, "value": None, "reason": reason})
-    service.record_sightings(
-        session, items=items, reported_by=principal.user_id, now=utcnow(), report=report
-    )
+    database: Database = request.app.state.database
+    now = utcnow()
+    # Reading and matching need no write lock; only acting on the hits does, briefly.
+    with database.transaction(readonly=True) as session:
+        batch = service.match_batch(session, items=items, now=now, report=report)
+    if batch.needs_writing:
+        with database.transaction() as session:
+            service.act_on(
+                session, batch=batch, reported_by=principal.user_id, now=now, report=report
+            )
     return Response(orjson.dumps(report.as_dict()), media_type="application/json")
 
 

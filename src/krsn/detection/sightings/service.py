@@ -17,12 +17,13 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 import orjson
-from sqlalchemy import insert
+from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import Session
 
-from krsn.detection.models import Sighting
+from krsn.detection.models import CorrelationRule, Sighting
 from krsn.detection.observations import Observation, Origin
 from krsn.detection.pipeline import detect
+from krsn.detection.watchlists.matching import attach_hits
 from krsn.errors import Invalid
 from krsn.indicators.lookup import LookupIndicator, match_normalised
 from krsn.indicators.normalise import Indicator, Rejected, normalise
@@ -35,6 +36,7 @@ def _unstorable(text: str) -> str | None:
     if text.isascii() and "\x00" not in text:
         return None
     return unstorable(text)
+
 
 MAX_SIGHTINGS: Final = 50_000
 """The most sightings one batch takes."""
@@ -217,19 +219,35 @@ def parse_batch(body: bytes, *, ndjson: bool) -> tuple[list[Any], list[tuple[int
 # --- matching -------------------------------------------------------------------------------
 
 
-def record_sightings(
+@dataclass
+class MatchedBatch:
+    """A batch read and matched (the read phase): what the write phase acts on."""
+
+    observations: list[tuple[int, Observation]] = field(default_factory=list)
+    """(position in the batch, observation) of every readable value."""
+    rules_armed: bool = False
+
+    @property
+    def needs_writing(self) -> bool:
+        """Whether the write phase has anything to do: a hit to store and alert on, or
+        active rules that may fire (on context alone, too)."""
+        return self.rules_armed or any(
+            o.indicator is not None or o.watchlist_hits for _, o in self.observations
+        )
+
+
+def match_batch(
     session: Session,
     *,
     items: Sequence[Any],
-    reported_by: uuid.UUID | None,
     now: datetime,
-    report: SightingReport | None = None,
-) -> SightingReport:
-    """Read, match and detect one batch of raw items (JSON values) in the caller's
-    transaction; store the matched sightings. Item positions in problems are 0-based."""
+    report: SightingReport,
+) -> MatchedBatch:
+    """The read phase: read, normalise and match one batch against the indicators and the
+    watchlists. It only reads, so on SQLite it runs beside other writers' batches instead of
+    holding the write lock."""
     if len(items) > MAX_SIGHTINGS:
         raise Invalid("body", f"at most {MAX_SIGHTINGS} sightings per batch; split it")
-    report = report or SightingReport()
     report.received += len(items)
     readings: dict[str, Indicator | Rejected] = {}
     times: dict[Any, datetime] = {}
@@ -249,8 +267,9 @@ def record_sightings(
         else:
             report.unreadable += 1
             report.problem(index, sighting.value, f"not an observable: {reading.reason}")  # type: ignore[union-attr]
+    batch = MatchedBatch(rules_armed=rules_armed(session))
     if not pending:
-        return report
+        return batch
 
     unique = {indicator.signature: indicator for _, _, indicator in pending}
     matches: dict[str, tuple[str, LookupIndicator]] = {}
@@ -258,7 +277,7 @@ def record_sightings(
         # The first hit of a value is the most specific: its own indicator, then the
         # narrowest… widest ranges in the order the range index gives.
         matches.setdefault(hit.value, (hit.matched, hit.indicator))
-    observations: list[tuple[int, Observation]] = []
+    observations = batch.observations
     for index, sighting, indicator in pending:
         match = matches.get(indicator.value)
         observations.append(
@@ -279,14 +298,9 @@ def record_sightings(
                 ),
             )
         )
-    outcome = detect(session, [o for _, o in observations], now=now)
-    report.watchlist_hits += outcome.watchlist_hits
-    report.alerts_created += outcome.alerts_created
-    report.alerts_updated += outcome.alerts_updated
-    report.suppressed += outcome.suppressed
-    stored = _store(session, (o for _, o in observations), reported_by=reported_by, now=now)
-    report.stored += stored
+    attach_hits(session, [o for _, o in observations], now=now)
     for index, observation in observations:
+        report.watchlist_hits += len(observation.watchlist_hits)
         if observation.indicator is None:
             continue
         report.matched += 1
@@ -303,7 +317,48 @@ def record_sightings(
                     "threat_score": indicator_.decayed_threat_score,
                 }
             )
+    return batch
+
+
+def act_on(
+    session: Session,
+    *,
+    batch: MatchedBatch,
+    reported_by: uuid.UUID | None,
+    now: datetime,
+    report: SightingReport,
+) -> None:
+    """The write phase: rules, alerts and the matched sightings, in the caller's
+    transaction."""
+    if not batch.observations:
+        return
+    outcome = detect(session, [o for _, o in batch.observations], now=now, attached=True)
+    report.alerts_created += outcome.alerts_created
+    report.alerts_updated += outcome.alerts_updated
+    report.suppressed += outcome.suppressed
+    report.stored += _store(
+        session, (o for _, o in batch.observations), reported_by=reported_by, now=now
+    )
+
+
+def record_sightings(
+    session: Session,
+    *,
+    items: Sequence[Any],
+    reported_by: uuid.UUID | None,
+    now: datetime,
+    report: SightingReport | None = None,
+) -> SightingReport:
+    """Read, match and act on one batch of raw items (JSON values) in the caller's
+    transaction: both phases at once. Item positions in problems are 0-based."""
+    report = report or SightingReport()
+    batch = match_batch(session, items=items, now=now, report=report)
+    act_on(session, batch=batch, reported_by=reported_by, now=now, report=report)
     return report
+
+
+def rules_armed(session: Session) -> bool:
+    return bool(session.scalar(select(exists().where(CorrelationRule.is_active.is_(True)))))
 
 
 def _store(
