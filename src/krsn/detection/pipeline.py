@@ -128,16 +128,22 @@ def detect(
     *,
     now: datetime,
     attached: bool = False,
+    stateless_firings: list[Firing] | None = None,
 ) -> DetectionOutcome:
     """Watchlists, rules and alerts for one batch, in the caller's transaction; with
-    ``attached`` the observations already carry their watchlist hits."""
+    ``attached`` the observations already carry their watchlist hits, and
+    ``stateless_firings`` are those of the rules that keep no state, already evaluated
+    (only threshold and time-based rules are left to run here)."""
     outcome = DetectionOutcome(observations=len(observations))
     if not observations:
         return outcome
     if not attached:
         attach_hits(session, observations, now=now)
     outcome.watchlist_hits = sum(len(o.watchlist_hits) for o in observations)
-    firings = evaluate(session, observations, now=now)
+    if stateless_firings is None:
+        firings = evaluate(session, observations, now=now)
+    else:
+        firings = [*stateless_firings, *evaluate(session, observations, now=now, stateful=True)]
     firings.extend(own_firings(observations))
     outcome.firings = len(firings)
     outcome.alerts = raise_alerts(session, firings=firings, now=now)

@@ -123,3 +123,31 @@ def test_an_inactive_rule_does_not_fire(db: Database) -> None:
         rules.set_active(session, row, actor=Actor.system(), active=False)
     seed_indicators(db, ["evil.example.org"])
     assert alerts(db) == []
+
+
+def test_a_threshold_rule_counts_sightings_posted_in_separate_batches(api: Any) -> None:
+    seed_indicators(api.database, ["evil.example.org", "bad.example.org", "worse.example.org"])
+    with api.database.transaction() as session:
+        rule = rules.create_rule(
+            session,
+            actor=Actor.system(),
+            values={
+                "name": "three known values from one host",
+                "rule_type": "threshold",
+                "time_window_minutes": 10,
+                "rule_definition": {
+                    "condition": {"field": "indicator.type", "op": "eq", "value": "domain"},
+                    "group_by": ["host"],
+                    "count": 3,
+                    "severity": "high",
+                },
+            },
+        )
+        rule_id = rule.id
+    api.login_as("siem", "user")
+    for value in ("evil.example.org", "bad.example.org"):
+        api.post("/api/v1/sightings", json=[{"value": value, "host": "ws-3"}])
+    assert [a for a in alerts(api.database) if a.rule_id == rule_id] == []
+    api.post("/api/v1/sightings", json=[{"value": "worse.example.org", "host": "ws-3"}])
+    fired = [a for a in alerts(api.database) if a.rule_id == rule_id]
+    assert len(fired) == 1 and fired[0].severity is AlertSeverity.HIGH

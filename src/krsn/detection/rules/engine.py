@@ -533,11 +533,21 @@ Scores = Callable[[CompiledRule, Sequence[Observation]], list[tuple[float | None
 
 
 def evaluate(
-    session: Session, observations: Sequence[Observation], *, now: datetime
+    session: Session,
+    observations: Sequence[Observation],
+    *,
+    now: datetime,
+    stateful: bool | None = None,
 ) -> list[Firing]:
     """The firings of every active rule over these observations, in the caller's
-    transaction (threshold and time-based rules keep their state in ``rule_matches``)."""
+    transaction (threshold and time-based rules keep their state in ``rule_matches``).
+
+    ``stateful`` picks the rules: True only threshold and time-based rules (they write),
+    False only the others (they only read, so a caller may run them before it takes a
+    write lock), None all."""
     rules = active_rules(session)
+    if stateful is not None:
+        rules = tuple(rule for rule in rules if (rule.rule_type in STATEFUL) is stateful)
     if not rules or not observations:
         return []
     return run(

@@ -20,9 +20,10 @@ import orjson
 from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import Session
 
-from krsn.detection.models import CorrelationRule, Sighting
-from krsn.detection.observations import Observation, Origin
+from krsn.detection.models import CorrelationRule, RuleType, Sighting
+from krsn.detection.observations import Firing, Observation, Origin
 from krsn.detection.pipeline import detect
+from krsn.detection.rules.engine import evaluate
 from krsn.detection.watchlists.matching import attach_hits
 from krsn.errors import Invalid
 from krsn.indicators.lookup import LookupIndicator, match_normalised
@@ -225,14 +226,19 @@ class MatchedBatch:
 
     observations: list[tuple[int, Observation]] = field(default_factory=list)
     """(position in the batch, observation) of every readable value."""
-    rules_armed: bool = False
+    firings: list[Firing] = field(default_factory=list)
+    """What the rules that keep no state (pattern, ml) fired on."""
+    stateful_rules: bool = False
+    """Whether threshold or time-based rules are active: they count in the write phase."""
 
     @property
     def needs_writing(self) -> bool:
-        """Whether the write phase has anything to do: a hit to store and alert on, or
-        active rules that may fire (on context alone, too)."""
-        return self.rules_armed or any(
-            o.indicator is not None or o.watchlist_hits for _, o in self.observations
+        """Whether the write phase has anything to do: a hit to store and alert on, a
+        firing, or stateful rules to count with."""
+        return (
+            self.stateful_rules
+            or bool(self.firings)
+            or any(o.indicator is not None or o.watchlist_hits for _, o in self.observations)
         )
 
 
@@ -267,7 +273,7 @@ def match_batch(
         else:
             report.unreadable += 1
             report.problem(index, sighting.value, f"not an observable: {reading.reason}")  # type: ignore[union-attr]
-    batch = MatchedBatch(rules_armed=rules_armed(session))
+    batch = MatchedBatch(stateful_rules=stateful_rules_armed(session))
     if not pending:
         return batch
 
@@ -298,7 +304,10 @@ def match_batch(
                 ),
             )
         )
-    attach_hits(session, [o for _, o in observations], now=now)
+    seen = [o for _, o in observations]
+    attach_hits(session, seen, now=now)
+    # Pattern and ml rules only read: they run here, outside the write lock.
+    batch.firings = evaluate(session, seen, now=now, stateful=False)
     for index, observation in observations:
         report.watchlist_hits += len(observation.watchlist_hits)
         if observation.indicator is None:
@@ -332,7 +341,13 @@ def act_on(
     transaction."""
     if not batch.observations:
         return
-    outcome = detect(session, [o for _, o in batch.observations], now=now, attached=True)
+    outcome = detect(
+        session,
+        [o for _, o in batch.observations],
+        now=now,
+        attached=True,
+        stateless_firings=batch.firings,
+    )
     report.alerts_created += outcome.alerts_created
     report.alerts_updated += outcome.alerts_updated
     report.suppressed += outcome.suppressed
@@ -357,8 +372,18 @@ def record_sightings(
     return report
 
 
-def rules_armed(session: Session) -> bool:
-    return bool(session.scalar(select(exists().where(CorrelationRule.is_active.is_(True)))))
+def stateful_rules_armed(session: Session) -> bool:
+    """Whether an active threshold or time-based rule counts sightings."""
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    CorrelationRule.is_active.is_(True),
+                    CorrelationRule.rule_type.in_([RuleType.THRESHOLD, RuleType.TIME_BASED]),
+                )
+            )
+        )
+    )
 
 
 def _store(
