@@ -279,14 +279,15 @@ def batches(count: int, range_count: int, number: int, seed: int = 5) -> list[li
 # --- The server ---------------------------------------------------------------------------------
 
 
-def api_key(database: Database) -> str:
+def api_key(database: Database, role: Role = Role.VIEWER) -> str:
+    """An API key of a new user of ``role``, made through the service layer."""
     with database.transaction() as session:
         user, _ = create_user(
             session,
             actor=Actor.system(),
             username=f"bench-{uuid.uuid4().hex[:8]}",
             email=f"bench-{uuid.uuid4().hex[:8]}@example.org",
-            role=Role.VIEWER,
+            role=role,
             password=uuid.uuid4().hex + "-Aa1",
         )
         session.flush()

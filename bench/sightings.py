@@ -41,6 +41,7 @@ from typing import Any
 import httpx
 import orjson
 from lookup import (
+    api_key,
     bench_database,
     defang,
     floor_sql,
@@ -57,10 +58,8 @@ from krsn.db.types import utcnow
 from krsn.detection.models import Alert, Sighting
 from krsn.detection.sightings.service import record_sightings
 from krsn.heap import tune_for_batches
-from krsn.identity.api_keys import create_api_key
 from krsn.identity.audit import Actor
 from krsn.identity.models import Role
-from krsn.identity.users import create_user
 
 HOSTS = [f"ws-{n:03d}" for n in range(400)]
 SOURCES = [("dns", "resolver-1"), ("proxy", "proxy-2"), ("firewall", "fw-edge"), ("edr", "edr")]
@@ -171,23 +170,6 @@ def arm(database: Database, watchlist_items: int) -> None:
         )
 
 
-def api_key(database: Database) -> str:
-    with database.transaction() as session:
-        user, _ = create_user(
-            session,
-            actor=Actor.system(),
-            username=f"siem-{uuid.uuid4().hex[:8]}",
-            email=f"siem-{uuid.uuid4().hex[:8]}@example.org",
-            role=Role.USER,
-            password=uuid.uuid4().hex + "-Aa1",
-        )
-        session.flush()
-        _, plaintext = create_api_key(
-            session, actor=Actor.system(), user_id=user.id, name="siem", rate_limit=100_000
-        )
-    return plaintext
-
-
 def ndjson(batch: list[dict[str, Any]]) -> bytes:
     return b"\n".join(orjson.dumps(item) for item in batch)
 
@@ -248,7 +230,7 @@ def run(label: str, url: str, args: argparse.Namespace, root: Path) -> dict[str,
     database = prepare(url, args.indicators, args.ranges)
     arm(database, args.watchlist_items)
     work = observables(args, seed=5)
-    key = api_key(database)
+    key = api_key(database, Role.USER)  # posting sightings needs the user role
     sightings_bodies = [ndjson(batch) for batch in work]
     lookup_bodies = [orjson.dumps({"values": [s["value"] for s in b]}) for b in work]
     server, base = serve(url, root / f"var-{label}", args.workers)
