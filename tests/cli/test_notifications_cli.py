@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
+from detection_support import Receiver
 from krsn.config import get_settings
 from krsn.detection.models import Alert, AlertSeverity
 from krsn.detection.notify import service
@@ -17,35 +16,11 @@ from krsn.detection.notify.channels.webhook import verify_signature
 from krsn.identity.models import Role, User
 
 
-class Receiver:
-    """An HTTP endpoint on 127.0.0.1 recording each POST; answers ``status``."""
-
-    def __init__(self) -> None:
-        self.status = 200
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                owner.requests.append((dict(self.headers.items()), body))
-                self.send_response(owner.status)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     made = Receiver()
     yield made
-    made.server.shutdown()
-    made.server.server_close()
+    made.close()
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from krsn.cli.output import (
     fail,
     handled,
     print_json,
+    print_page_json,
     print_table,
     staged_progress,
 )
@@ -179,14 +180,7 @@ def list_(
         )
         rows = service.read(session, page.items)
     if as_json:
-        print_json(
-            {
-                "items": rows,
-                "total": page.total,
-                "limit": page.limit,
-                "next_cursor": page.next_cursor,
-            }
-        )
+        print_page_json(rows, page)
         return
     print_table(
         [_line(row) for row in rows],

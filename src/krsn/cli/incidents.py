@@ -10,7 +10,15 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from krsn.cli.output import JsonOption, console, fail, handled, print_json, print_table
+from krsn.cli.output import (
+    JsonOption,
+    console,
+    fail,
+    handled,
+    print_json,
+    print_page_json,
+    print_table,
+)
 from krsn.db import get_database
 from krsn.detection.incidents import service
 from krsn.detection.incidents.schemas import IncidentDetail, IncidentSort, TimelineEntry
@@ -150,11 +158,20 @@ def _print_links(incident: IncidentDetail) -> None:
         console.print("[dim]No linked indicator.[/]")
 
 
-def _done(incident: IncidentDetail, what: str, as_json: bool) -> None:
+def _said(number: str, what: str, result: Any = None, *, as_json: bool = False) -> None:
+    """What a change did: ``result`` as JSON, or a line naming the incident by its number."""
     if as_json:
-        print_json(incident)
+        print_json(result)
         return
-    console.print(f"{incident.incident_number}: {what}", markup=False, highlight=False)
+    console.print(f"{number}: {what}", markup=False, highlight=False)
+
+
+def _done(incident: IncidentDetail, what: str, as_json: bool) -> None:
+    _said(incident.incident_number, what, incident, as_json=as_json)
+
+
+def _number(session: Session, key: str) -> str:
+    return service.get_incident(session, key).incident_number
 
 
 @app.command("list")
@@ -188,14 +205,7 @@ def list_(
         )
         rows = service.reads(session, page.items)
     if as_json:
-        print_json(
-            {
-                "items": rows,
-                "total": page.total,
-                "limit": page.limit,
-                "next_cursor": page.next_cursor,
-            }
-        )
+        print_page_json(rows, page)
         return
     table = Table(title=f"Incidents ({len(rows)} of {page.total})")
     table.add_column("number", no_wrap=True)
@@ -368,11 +378,8 @@ def note(
     """Add a note to an incident's timeline."""
     with handled(), get_database().transaction() as session:
         entry = service.add_note(session, actor=CLI, key=key, text=text)
-        number = service.get_incident(session, key).incident_number
-    if as_json:
-        print_json(entry)
-        return
-    console.print(f"{number}: note added", markup=False, highlight=False)
+        number = _number(session, key)
+    _said(number, "note added", entry, as_json=as_json)
 
 
 @app.command("link-alert")
@@ -386,11 +393,8 @@ def link_alert(
     alert = _uuid("ALERT_ID", alert_id)
     with handled(), get_database().transaction() as session:
         link = service.link_alert(session, actor=CLI, key=key, alert_id=alert, notes=notes)
-        number = service.get_incident(session, key).incident_number
-    if as_json:
-        print_json(link)
-        return
-    console.print(f"{number}: alert {link.alert_id} linked", markup=False, highlight=False)
+        number = _number(session, key)
+    _said(number, f"alert {link.alert_id} linked", link, as_json=as_json)
 
 
 @app.command("unlink-alert")
@@ -401,8 +405,8 @@ def unlink_alert(
     alert = _uuid("ALERT_ID", alert_id)
     with handled(), get_database().transaction() as session:
         service.unlink_alert(session, actor=CLI, key=key, alert_id=alert)
-        number = service.get_incident(session, key).incident_number
-    console.print(f"{number}: alert {alert} unlinked", markup=False, highlight=False)
+        number = _number(session, key)
+    _said(number, f"alert {alert} unlinked")
 
 
 @app.command("link-indicator")
@@ -425,14 +429,12 @@ def link_indicator(
             relationship_type=relationship,
             notes=notes,
         )
-        number = service.get_incident(session, key).incident_number
-    if as_json:
-        print_json(link)
-        return
-    console.print(
-        f"{number}: indicator {link.indicator_value} linked as {relationship.value}",
-        markup=False,
-        highlight=False,
+        number = _number(session, key)
+    _said(
+        number,
+        f"indicator {link.indicator_value} linked as {relationship.value}",
+        link,
+        as_json=as_json,
     )
 
 
@@ -445,8 +447,8 @@ def unlink_indicator(
     with handled(), get_database().transaction() as session:
         indicator_id = resolve_indicator(session, indicator)
         service.unlink_indicator(session, actor=CLI, key=key, indicator_id=indicator_id)
-        number = service.get_incident(session, key).incident_number
-    console.print(f"{number}: indicator {indicator} unlinked", markup=False, highlight=False)
+        number = _number(session, key)
+    _said(number, f"indicator {indicator} unlinked")
 
 
 @app.command()

@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from krsn.db.pagination import PageResult
 from krsn.errors import KrsnError
 
 console = Console()
@@ -58,6 +59,14 @@ def to_plain(value: Any) -> Any:
 def print_json(value: Any) -> None:
     """Machine-readable output on stdout."""
     typer.echo(json.dumps(to_plain(value), indent=2, default=str))
+
+
+def print_page_json(rows: Sequence[Any], page: PageResult[Any]) -> None:
+    """A page on stdout in the API's envelope: ``rows`` (the page's items as shown) with the
+    page's total, limit and next cursor."""
+    print_json(
+        {"items": rows, "total": page.total, "limit": page.limit, "next_cursor": page.next_cursor}
+    )
 
 
 def print_table(

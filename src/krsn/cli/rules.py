@@ -263,11 +263,13 @@ def test(
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
+        found = service.find_rule(session, rule)
+        start, end = dryrun.parse_period(since, until, now=now, prefix="--")
         report = dryrun.dry_run_rule(
             session,
-            service.find_rule(session, rule),
-            since=dryrun.parse_moment(since, now=now, field="--since"),
-            until=None if until is None else dryrun.parse_moment(until, now=now, field="--until"),
+            found,
+            since=start,
+            until=end,
             limit=limit,
             samples=samples,
             progress=advance,

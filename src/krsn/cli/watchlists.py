@@ -13,7 +13,15 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from krsn.cli.output import JsonOption, console, fail, handled, print_json, print_table
+from krsn.cli.output import (
+    JsonOption,
+    console,
+    fail,
+    handled,
+    print_json,
+    print_page_json,
+    print_table,
+)
 from krsn.db import get_database
 from krsn.db.types import utcnow
 from krsn.detection.models import WatchlistType
@@ -92,6 +100,14 @@ def _show_list(row: WatchlistRead) -> None:
         ("updated", row.updated_at.isoformat(timespec="seconds") if row.updated_at else "-"),
     ):
         console.print(f"  {label}: {value}", markup=False, highlight=False)
+
+
+def _said_change(change: ItemsChange | ItemsRemoved, name: str, *, as_json: bool) -> None:
+    """A change to a list's items: as JSON, or what it did with the first rejections."""
+    if as_json:
+        print_json(change)
+        return
+    _show_change(change, name)
 
 
 def _show_change(change: ItemsChange | ItemsRemoved, name: str) -> None:
@@ -265,10 +281,7 @@ def add(
             notes=notes,
             expires_at=expires_at,
         )
-    if as_json:
-        print_json(change)
-        return
-    _show_change(change, name)
+    _said_change(change, name, as_json=as_json)
 
 
 @app.command()
@@ -282,10 +295,7 @@ def remove(
         found = service.find_watchlist(session, key)
         name = found.name
         change = service.remove_values(session, actor=CLI, watchlist_id=found.id, values=values)
-    if as_json:
-        print_json(change)
-        return
-    _show_change(change, name)
+    _said_change(change, name, as_json=as_json)
 
 
 def _lines(stream: IO[bytes]) -> Iterator[str]:
@@ -387,10 +397,7 @@ def import_(
                     expires_at=expires_at,
                     on_progress=counted,
                 )
-    if as_json:
-        print_json(change)
-        return
-    _show_change(change, name)
+    _said_change(change, name, as_json=as_json)
 
 
 @app.command()
@@ -424,9 +431,7 @@ def items(
         )
         rows = [service.item_read(item, now=now) for item in page.items]
     if as_json:
-        print_json(
-            {"items": rows, "total": page.total, "limit": limit, "next_cursor": page.next_cursor}
-        )
+        print_page_json(rows, page)
         return
     print_table(rows, ITEM_COLUMNS, title=f"{name} ({page.total} items)")
     if page.next_cursor:

@@ -74,6 +74,17 @@ def get(session: Session, kind: Kind[Row], row_id: uuid.UUID) -> Row:
     return row
 
 
+def by_name(session: Session, kind: Kind[Row], name: str) -> Row | None:
+    """The row named exactly ``name``, else one named so in another case; None when none is."""
+    column = _column(kind, kind.name)
+    # The exact match first: where names differ only in case it is the one meant, and the
+    # engine's lower() may not fold what Python's does (SQLite folds ASCII only).
+    row = session.scalar(select(kind.model).where(column == name))
+    if row is None:
+        row = session.scalar(select(kind.model).where(func.lower(column) == name.lower()).limit(1))
+    return row
+
+
 def _name_free(session: Session, kind: Kind[Any], name: str, *, other_than: uuid.UUID) -> None:
     column, ident = _column(kind, kind.name), _column(kind, "id")
     # The exact match is what the unique index enforces; lower() alone misses it where the
@@ -137,21 +148,23 @@ def changed(
     resource_type: str,
     before: dict[str, Any],
     action: str = "update",
-) -> None:
+) -> bool:
     """Audit what changed in ``row`` since ``before`` (its snapshot) as
-    ``<resource_type>.<action>``; nothing when nothing did."""
+    ``<resource_type>.<action>``; nothing when nothing did. Whether anything did."""
     session.flush()
     old, new = audit.changes(before, audit.snapshot(row))
-    if old or new:
-        audit.record(
-            session,
-            actor=actor,
-            action=f"{resource_type}.{action}",
-            resource_type=resource_type,
-            resource_id=row.id,
-            old_values=old,
-            new_values=new,
-        )
+    if not (old or new):
+        return False
+    audit.record(
+        session,
+        actor=actor,
+        action=f"{resource_type}.{action}",
+        resource_type=resource_type,
+        resource_id=row.id,
+        old_values=old,
+        new_values=new,
+    )
+    return True
 
 
 def deleted(

@@ -5,48 +5,20 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from detection_support import Receiver
 from krsn.detection.models import Alert, AlertSeverity, CorrelationRule, RuleType
 from krsn.detection.notify import service
 from krsn.detection.notify.channels.webhook import verify_signature
 from krsn.identity.models import AuditLog
 
 BASE = "/api/v1/notifications"
-
-
-class Receiver:
-    """An HTTP endpoint on 127.0.0.1 recording each POST; answers ``status``."""
-
-    def __init__(self, status: int = 200) -> None:
-        self.status = status
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                owner.requests.append((dict(self.headers.items()), body))
-                self.send_response(owner.status)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

@@ -22,21 +22,20 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from detection_support import add_rule, add_user
 from krsn.config import Settings
 from krsn.db import Database
 from krsn.detection.models import (
     Alert,
     AlertSeverity,
-    CorrelationRule,
     Notification,
     NotificationStatus,
-    RuleType,
 )
 from krsn.detection.notify import delivery, service
 from krsn.detection.notify.channels.webhook import verify_signature
 from krsn.detection.notify.dispatcher import NotificationDispatcher
 from krsn.identity.audit import Actor
-from krsn.identity.models import AuditLog, Role, User
+from krsn.identity.models import AuditLog
 
 # --- local endpoints -------------------------------------------------------------------------
 
@@ -165,24 +164,12 @@ def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
 
 def make_user(db: Database, name: str, *, active: bool = True) -> uuid.UUID:
     with db.transaction() as session:
-        user = User(
-            username=name,
-            email=f"{name}@example.org",
-            role=Role.ANALYST,
-            password_hash="not-a-hash: this user never signs in",
-            is_active=active,
-        )
-        session.add(user)
-        session.flush()
-        return user.id
+        return add_user(session, name, active=active)
 
 
 def make_rule(db: Database, name: str) -> uuid.UUID:
     with db.transaction() as session:
-        rule = CorrelationRule(name=name, rule_definition={}, rule_type=RuleType.PATTERN)
-        session.add(rule)
-        session.flush()
-        return rule.id
+        return add_rule(session, name)
 
 
 def make_channel(

@@ -10,41 +10,24 @@ from typing import Any
 
 from sqlalchemy import event, func, select
 
+from detection_support import add_rule, add_user
 from krsn.config import Settings
 from krsn.db import Database
 from krsn.detection.models import (
     Alert,
     AlertSeverity,
-    CorrelationRule,
     Notification,
     NotificationStatus,
-    RuleType,
 )
 from krsn.detection.notify import service
 from krsn.identity.audit import Actor
-from krsn.identity.models import Role, User
+from krsn.identity.models import Role
 
 SETTINGS = Settings(egress_allow_private=True)
 
 
 def user(session: Any, name: str, *, active: bool = True) -> uuid.UUID:
-    row = User(
-        username=name,
-        email=f"{name}@example.org",
-        role=Role.USER,
-        password_hash="never signs in",
-        is_active=active,
-    )
-    session.add(row)
-    session.flush()
-    return row.id
-
-
-def rule(session: Any, name: str) -> uuid.UUID:
-    row = CorrelationRule(name=name, rule_definition={}, rule_type=RuleType.PATTERN)
-    session.add(row)
-    session.flush()
-    return row.id
+    return add_user(session, name, role=Role.USER, active=active)
 
 
 def channel(session: Any, name: str, **values: Any) -> uuid.UUID:
@@ -83,7 +66,7 @@ def test_a_new_alert_reaches_its_rules_channels_and_users_at_its_severity(
             user(session, "bob"),
             user(session, "gone", active=False),
         )
-        watched, other = rule(session, "watched"), rule(session, "other")
+        watched, other = add_rule(session, "watched"), add_rule(session, "other")
         ids = {
             "ann-high": channel(session, "ann-high", user_id=ann, min_severity="high"),
             "bob-low": channel(session, "bob-low", user_id=bob),
@@ -145,7 +128,7 @@ def test_an_updated_alert_notifies_nobody(db: Database) -> None:
 def test_queueing_many_alerts_reads_the_channels_once(db: Database) -> None:
     with db.transaction() as session:
         dora = user(session, "dora")
-        watched = rule(session, "watched")
+        watched = add_rule(session, "watched")
         channel(session, "mine", user_id=dora)
         channel(session, "rules", rule_id=watched)
         alerts = [alert(session, AlertSeverity.HIGH, watched) for _ in range(5)]

@@ -54,6 +54,7 @@ from krsn.identity import audit
 from krsn.identity.audit import Actor
 from krsn.identity.models import User
 from krsn.indicators.models import Severity, ThreatIndicator
+from krsn.sharing import knowledge
 
 DEFAULT_WINDOW_MINUTES: Final = 60
 """The deduplication window of a firing that names none."""
@@ -661,20 +662,9 @@ def counts_by(
 
 
 def _changed(session: Session, alert: Alert, *, actor: Actor, before: dict[str, Any]) -> None:
-    session.flush()
-    old, new = audit.changes(before, audit.snapshot(alert))
-    if not (old or new):
-        return
-    audit.record(
-        session,
-        actor=actor,
-        action=f"{_RESOURCE}.update",
-        resource_type=_RESOURCE,
-        resource_id=alert.id,
-        old_values=old,
-        new_values=new,
-    )
-    events.publish(session, "alert.updated", payload(session, alert))
+    # Subscribers hear of an alert only when its audit row says something changed.
+    if knowledge.changed(session, alert, actor=actor, resource_type=_RESOURCE, before=before):
+        events.publish(session, "alert.updated", payload(session, alert))
 
 
 def _user(session: Session, user_id: uuid.UUID) -> User:

@@ -31,6 +31,7 @@ from krsn.identity import audit
 from krsn.identity.audit import Actor
 from krsn.indicators.models import ThreatIndicator
 from krsn.indicators.service import get_indicator
+from krsn.sharing import knowledge
 
 RESOURCE = "threat_correlation"
 EDITABLE = frozenset({"is_verified", "analyst_notes"})
@@ -143,18 +144,7 @@ def update_correlation(
         if notes is not None and len(notes) > MAX_NOTES:
             raise Invalid("analyst_notes", f"at most {MAX_NOTES:,} characters")
         row.analyst_notes = notes if notes is None or notes.strip() else None
-    session.flush()
-    old, new = audit.changes(before, audit.snapshot(row))
-    if old or new:
-        audit.record(
-            session,
-            actor=actor,
-            action=f"{RESOURCE}.update",
-            resource_type=RESOURCE,
-            resource_id=row.id,
-            old_values=old,
-            new_values=new,
-        )
+    knowledge.changed(session, row, actor=actor, resource_type=RESOURCE, before=before)
     return row
 
 

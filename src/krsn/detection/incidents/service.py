@@ -49,6 +49,7 @@ from krsn.identity import audit
 from krsn.identity.audit import Actor
 from krsn.identity.models import User
 from krsn.indicators.models import Severity, ThreatIndicator
+from krsn.sharing import knowledge, links
 
 RESOURCE = "incident"
 ALERT_LINK = "incident_alert"
@@ -348,15 +349,10 @@ def incident_query(
     if assigned_analyst_id is not None:
         statement = statement.where(Incident.assigned_analyst_id == assigned_analyst_id)
     if q is not None:
-        text = q.strip()
-        if not text:
-            raise Invalid("q", "must not be blank")
-        # The exact text too: SQLite's lower() folds ASCII only.
         statement = statement.where(
             or_(
-                func.lower(Incident.title).contains(text.lower(), autoescape=True),
-                Incident.title.contains(text, autoescape=True),
-                Incident.incident_number.contains(text.upper(), autoescape=True),
+                links.name_matches(session, Incident.title, q),
+                Incident.incident_number.contains(q.strip().upper(), autoescape=True),
             )
         )
     return statement
@@ -734,17 +730,8 @@ def _indicator(session: Session, indicator_id: uuid.UUID) -> ThreatIndicator:
 
 
 def _unlinked(session: Session, link: Any, *, actor: Actor, resource: str, number: str) -> None:
-    snapshot = audit.snapshot(link)
-    session.delete(link)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action=f"{resource}.delete",
-        resource_type=resource,
-        resource_id=snapshot["id"],
-        old_values=snapshot,
-        details={"incident_number": number},
+    knowledge.deleted(
+        session, link, actor=actor, resource_type=resource, details={"incident_number": number}
     )
 
 

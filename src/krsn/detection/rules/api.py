@@ -114,6 +114,7 @@ def test_unsaved_rule(
     now = utcnow()
     # Its own read-only transaction: a long replay must not hold SQLite's write lock.
     with database.transaction(readonly=True) as session:
+        start, end = dryrun.parse_period(since, until, now=now)
         report = dryrun.dry_run(
             session,
             rule_type=body.rule_type,
@@ -122,8 +123,8 @@ def test_unsaved_rule(
             time_window_minutes=body.time_window_minutes,
             parameters=body.parameters,
             name=body.name,
-            since=dryrun.parse_moment(since, now=now, field="since"),
-            until=None if until is None else dryrun.parse_moment(until, now=now, field="until"),
+            since=start,
+            until=end,
             limit=limit,
             samples=samples,
         )
@@ -177,11 +178,13 @@ def test_rule(
 ) -> DryRunRead:
     now = utcnow()
     with database.transaction(readonly=True) as session:
+        rule = service.get_rule(session, rule_id)
+        start, end = dryrun.parse_period(since, until, now=now)
         report = dryrun.dry_run_rule(
             session,
-            service.get_rule(session, rule_id),
-            since=dryrun.parse_moment(since, now=now, field="since"),
-            until=None if until is None else dryrun.parse_moment(until, now=now, field="until"),
+            rule,
+            since=start,
+            until=end,
             limit=limit,
             samples=samples,
         )

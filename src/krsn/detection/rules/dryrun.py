@@ -46,6 +46,7 @@ __all__ = [
     "dry_run",
     "dry_run_rule",
     "parse_moment",
+    "parse_period",
 ]
 
 DEFAULT_LIMIT: Final = 100_000
@@ -125,6 +126,17 @@ def parse_moment(text: str, *, now: datetime, field: str) -> datetime:
         raise Invalid(
             field, f"{text!r} is neither a duration such as 30m, 12h or 7d nor an ISO 8601 time"
         ) from None
+
+
+def parse_period(
+    since: str, until: str | None, *, now: datetime, prefix: str = ""
+) -> tuple[datetime, datetime | None]:
+    """The start and the end (None: now) of a period given as :func:`parse_moment` reads
+    them; a fault names ``since`` or ``until`` after ``prefix`` (``--`` for the command
+    line's options)."""
+    start = parse_moment(since, now=now, field=f"{prefix}since")
+    end = None if until is None else parse_moment(until, now=now, field=f"{prefix}until")
+    return start, end
 
 
 # --- running ------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from krsn.db.pagination import PageResult
@@ -21,7 +21,7 @@ from krsn.detection.models import CorrelationRule, RuleMatch, RuleType
 from krsn.detection.rules import engine
 from krsn.errors import Invalid, NotFound
 from krsn.identity.audit import Actor
-from krsn.sharing import knowledge
+from krsn.sharing import knowledge, links
 
 __all__ = [
     "KIND",
@@ -148,11 +148,7 @@ def find_rule(session: Session, ref: str) -> CorrelationRule:
     except ValueError:
         row = None
     if row is None:
-        row = session.scalar(select(CorrelationRule).where(CorrelationRule.name == ref))
-    if row is None:
-        row = session.scalar(
-            select(CorrelationRule).where(func.lower(CorrelationRule.name) == ref.lower())
-        )
+        row = knowledge.by_name(session, KIND, ref)
     if row is None:
         raise NotFound(f"No correlation rule {ref!r}; 'krsn rules list' shows them.")
     return row
@@ -200,13 +196,5 @@ def page_rules(
     if is_active is not None:
         statement = statement.where(CorrelationRule.is_active.is_(is_active))
     if q is not None:
-        text = q.strip()
-        if not text:
-            raise Invalid("q", "must not be blank")
-        statement = statement.where(
-            or_(
-                func.lower(CorrelationRule.name).contains(text.lower(), autoescape=True),
-                CorrelationRule.name.contains(text, autoescape=True),
-            )
-        )
+        statement = statement.where(links.name_matches(session, CorrelationRule.name, q))
     return knowledge.page(session, KIND, statement, sort=sort, limit=limit, cursor=cursor)

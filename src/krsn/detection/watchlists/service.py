@@ -62,7 +62,7 @@ from krsn.identity.audit import Actor
 from krsn.indicators.models import ThreatIndicator
 from krsn.indicators.normalise import Indicator, Kind, normalise, require
 from krsn.indicators.refang import refang
-from krsn.sharing import collections, knowledge
+from krsn.sharing import collections, knowledge, links
 from krsn.sharing.models import CollectionIndicator, IocCollection
 
 __all__ = [
@@ -224,11 +224,7 @@ def find_watchlist(session: Session, key: str) -> Watchlist:
         return get_watchlist(session, uuid.UUID(text))
     except ValueError:
         pass
-    row = session.scalar(select(Watchlist).where(Watchlist.name == text))
-    if row is None:
-        row = session.scalar(
-            select(Watchlist).where(func.lower(Watchlist.name) == text.lower()).limit(1)
-        )
+    row = knowledge.by_name(session, KIND, text)
     if row is None:
         raise NotFound(f"No watchlist named {text!r}; 'krsn watchlists list' shows them.")
     return row
@@ -282,15 +278,7 @@ def page_watchlists(
     """A page of the lists; ``q`` is part of the name, in any case."""
     statement = select(Watchlist)
     if q is not None:
-        text = q.strip()
-        if not text:
-            raise Invalid("q", "must not be blank")
-        statement = statement.where(
-            or_(
-                func.lower(Watchlist.name).contains(text.lower(), autoescape=True),
-                Watchlist.name.contains(text, autoescape=True),
-            )
-        )
+        statement = statement.where(links.name_matches(session, Watchlist.name, q))
     if list_type is not None:
         statement = statement.where(Watchlist.list_type == list_type)
     if is_active is not None:
@@ -521,6 +509,20 @@ def _batched(entries: Iterable[_Entry]) -> Iterator[list[_Entry]]:
         yield batch
 
 
+def _audit_items(
+    session: Session, row: Watchlist, *, actor: Actor, action: str, details: dict[str, Any]
+) -> None:
+    """One audit row for a change to a list's items, however many it touched."""
+    audit.record(
+        session,
+        actor=actor,
+        action=f"{KIND.resource}.{action}",
+        resource_type=KIND.resource,
+        resource_id=row.id,
+        details=details,
+    )
+
+
 def _add(
     session: Session,
     *,
@@ -541,13 +543,8 @@ def _add(
         if on_progress is not None:
             on_progress(tally.read, total)
     count = _recount(session, row)
-    audit.record(
-        session,
-        actor=actor,
-        action=f"{KIND.resource}.{action}",
-        resource_type=KIND.resource,
-        resource_id=row.id,
-        details={**details, **tally.details(count)},
+    _audit_items(
+        session, row, actor=actor, action=action, details={**details, **tally.details(count)}
     )
     return tally.change(count)
 
@@ -788,12 +785,11 @@ def remove_values(
         )
     count = _recount(session, row)
     not_found = [value for value in canonical if value not in removed]
-    audit.record(
+    _audit_items(
         session,
+        row,
         actor=actor,
-        action=f"{KIND.resource}.remove_items",
-        resource_type=KIND.resource,
-        resource_id=row.id,
+        action="remove_items",
         details={
             "removed": len(removed),
             "not_found": len(not_found),
@@ -823,12 +819,11 @@ def remove_item(
     if value is None:
         raise NotFound(f"No item {item_id} in watchlist {row.id}.")
     count = _recount(session, row)
-    audit.record(
+    _audit_items(
         session,
+        row,
         actor=actor,
-        action=f"{KIND.resource}.remove_items",
-        resource_type=KIND.resource,
-        resource_id=row.id,
+        action="remove_items",
         details={"removed": 1, "item_id": item_id, "value": value, "item_count": count},
     )
 
@@ -859,12 +854,11 @@ def purge_expired(session: Session, *, now: datetime, actor: Actor | None = None
         )
         count = _recount(session, row)
         total += purged
-        audit.record(
+        _audit_items(
             session,
+            row,
             actor=actor,
-            action=f"{KIND.resource}.purge_expired",
-            resource_type=KIND.resource,
-            resource_id=row.id,
+            action="purge_expired",
             details={"purged": purged, "item_count": count, "expired_before": now},
         )
     return total
