@@ -116,7 +116,7 @@ def _search_terms(field: str, given: Sequence[str]) -> list[str]:
     return cleaned
 
 
-def _prefixes(q: str) -> list[str]:
+def search_prefixes(q: str) -> list[str]:
     """What values starting with ``q`` start with: ``q`` refanged and lower-cased, and its
     canonical form when it reads as a whole value (URL paths keep their case there)."""
     typed = refang(q.strip())
@@ -183,7 +183,7 @@ def indicator_query(
     if malware_family is not None:
         (family,) = _search_terms("malware_family", [malware_family])
         statement = statement.where(*_list_holds(dialect, "malware_families", [family]))
-    prefixes = _prefixes(q) if q else []
+    prefixes = search_prefixes(q) if q else []
     if prefixes:
         statement = statement.where(
             or_(*(ThreatIndicator.indicator_value.startswith(p, autoescape=True) for p in prefixes))

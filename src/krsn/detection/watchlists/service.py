@@ -61,7 +61,7 @@ from krsn.identity import audit
 from krsn.identity.audit import Actor
 from krsn.indicators.models import ThreatIndicator
 from krsn.indicators.normalise import Indicator, Kind, normalise, require
-from krsn.indicators.refang import refang
+from krsn.indicators.service import search_prefixes
 from krsn.sharing import collections, knowledge, links
 from krsn.sharing.models import CollectionIndicator, IocCollection
 
@@ -867,17 +867,6 @@ def purge_expired(session: Session, *, now: datetime, actor: Actor | None = None
 # --- reading items --------------------------------------------------------------------------
 
 
-def _prefixes(q: str) -> list[str]:
-    """What values starting with ``q`` start with: ``q`` refanged and lower-cased, and its
-    canonical form when it reads as a whole value (URL paths keep their case there)."""
-    typed = refang(q.strip())
-    found = {typed.lower()}
-    result = normalise(typed)
-    if isinstance(result, Indicator):
-        found.add(result.value)
-    return sorted(prefix for prefix in found if prefix)
-
-
 def page_items(
     session: Session,
     *,
@@ -893,7 +882,7 @@ def page_items(
     row = get_watchlist(session, watchlist_id)
     statement = select(WatchlistItem).where(WatchlistItem.watchlist_id == row.id)
     if q is not None:
-        prefixes = _prefixes(q)
+        prefixes = search_prefixes(q)
         if not prefixes:
             raise Invalid("q", "must not be blank")
         statement = statement.where(
