@@ -16,14 +16,19 @@ from support import shared_data
 def imported(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KRSN_DATA_DIR", str(tmp_path / "var"))
     event = shared_data("misp", "pymisp", "existing_event.json")
-    cli.ok("misp", "import", str(event), "--reliability", "80", "--json")
+    result = cli.json("misp", "import", str(event), "--reliability", "80")
+    # The import correlates what it stored, as a feed run does.
+    assert result["correlations"]["created"] > 0
 
 
 def test_discover_list_show_verify_and_annotate(cli, imported):
     report = cli.json("correlations", "discover")
     assert report["scope"] == "all"
-    assert report["created"]["ip_domain"] > 0 and report["created"]["hash_ip"] > 0
-    assert len(cli.audit("threat_correlation.discover")) == 1
+    assert report["found"]["ip_domain"] > 0 and report["found"]["hash_ip"] > 0
+    # Found again by the full run, unchanged since the import discovered them.
+    assert sum(report["created"].values()) == 0
+    assert report["unchanged"]["ip_domain"] == report["found"]["ip_domain"]
+    assert len(cli.audit("threat_correlation.discover")) == 2
 
     listed = cli.json("correlations", "list", "--type", "ip_domain", "--limit", "500")
     assert listed["total"] == report["found"]["ip_domain"] == len(listed["items"])

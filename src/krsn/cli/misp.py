@@ -63,12 +63,15 @@ def import_(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
 ) -> None:
     """Import MISP events: attributes become indicators; galaxies link actors and techniques."""
+    from krsn.db.types import utcnow
+    from krsn.detection.correlations.after_import import correlate_since
     from krsn.sharing.misp.documents import open_events
     from krsn.sharing.misp.events import MispImportSummary, import_document, record_import
 
     if since is not None and not api_key:
         fail("--since filters an instance's search; give --api-key with the instance's URL")
     settings = get_settings()
+    started = utcnow()
     filters = {"timestamp": since} if since else None
     rules = {"to_ids_only": to_ids_only}
     with handled():
@@ -113,7 +116,13 @@ def import_(
                 progress.update(task, advance=1, indicators=f"{stored:,}")
         with database.transaction() as session:
             record_import(session, actor=CLI, summary=summary, target=_shown(target))
-    result = {"target": _shown(target), "kind": documents.kind, **summary.as_dict()}
+        correlations = correlate_since(database, actor=CLI, since=started)
+    result = {
+        "target": _shown(target),
+        "kind": documents.kind,
+        **summary.as_dict(),
+        "correlations": correlations,
+    }
     if as_json:
         print_json(result)
         return
@@ -140,6 +149,7 @@ def _print_import(result: dict[str, Any]) -> None:
         "technique links": f"{result['technique_links']:,}",
         "unknown techniques": ", ".join(result["unknown_techniques"])
         + (" (import ATT&CK with 'krsn attack import')" if result["unknown_techniques"] else ""),
+        "correlations": "{created:,} new, {updated:,} updated".format(**result["correlations"]),
     }
     for key, value in facts.items():
         if value and value != "0":

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from krsn.cli.output import console, handled, print_json, staged_progress
+from krsn.cli.output import console, handled, print_json, staged_progress, to_plain
 from krsn.config import get_settings
 from krsn.db import get_database
 from krsn.identity.audit import Actor
@@ -39,9 +39,12 @@ def import_(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
 ) -> None:
     """Import a bundle: new objects created, newer versions applied, older ones ignored."""
+    from krsn.db.types import utcnow
+    from krsn.detection.correlations.after_import import correlate_since
     from krsn.feeds.sources import ensure_source
     from krsn.indicators.warninglists import default_index
 
+    started = utcnow()
     with (
         handled(),
         staged_progress("STIX", STAGES, first=f"reading {file.name}", quiet=as_json) as advance,
@@ -56,8 +59,10 @@ def import_(
             suppressor=default_index(get_settings()),
             on_progress=advance,
         )
+    with handled():
+        correlations = correlate_since(get_database(), actor=CLI, since=started)
     if as_json:
-        print_json(summary)
+        print_json({**to_plain(summary), "correlations": correlations})
         return
     table = Table(title=f"{file.name} → {summary.source}: {summary.objects:,} objects")
     table.add_column("type")
@@ -66,6 +71,10 @@ def import_(
     for kind, counts in [*summary.types.items(), ("total", summary.total)]:
         table.add_row(escape(kind), *(f"{getattr(counts, c):,}" for c in TypeCounts.COLUMNS))
     console.print(table)
+    console.print(
+        f"correlations: {correlations['created']:,} new, {correlations['updated']:,} updated",
+        highlight=False,
+    )
     values = summary.indicators
     links = summary.links
     console.print(
