@@ -152,6 +152,8 @@ class AlertOutcome:
 
     created: list[NewAlert] = field(default_factory=list)
     updated: list[NewAlert] = field(default_factory=list)
+    escalated: dict[uuid.UUID, AlertSeverity] = field(default_factory=dict)
+    """Updated alerts whose severity rose, with the severity they had."""
     suppressed: int = 0
 
 
@@ -340,6 +342,7 @@ def raise_alerts(session: Session, *, firings: Sequence[Firing], now: datetime) 
             known.occurrence_count += group.count
             known.last_seen_at = max(now, group.last_at)
             if SEVERITY_ORDER[firing.severity] > SEVERITY_ORDER[known.severity]:
+                outcome.escalated[known.id] = known.severity
                 known.severity = firing.severity
             outcome.updated.append(known)
             continue
@@ -424,6 +427,12 @@ def _announce(
     from krsn.detection.notify.service import queue_for_alerts
 
     queue_for_alerts(session, outcome.created)
+    if outcome.escalated:
+        queue_for_alerts(
+            session,
+            [alert for alert in outcome.updated if alert.id in outcome.escalated],
+            escalated_from=outcome.escalated,
+        )
     for row, firing in zip(new_rows, fired, strict=True):
         events.publish(session, "alert.created", _new_payload(row, firing))
     for shown in payloads(session, outcome.updated):

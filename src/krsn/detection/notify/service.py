@@ -64,6 +64,7 @@ __all__ = [
 ]
 
 ALERT_EVENT: Final = "alert.created"
+ESCALATED_EVENT: Final = "alert.escalated"
 CHANNEL_RESOURCE: Final = "notification_channel"
 NOTIFICATION_RESOURCE: Final = "notification"
 
@@ -226,9 +227,17 @@ def _text(snapshot: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def queue_for_alerts(session: Session, alerts: Sequence[AlertView]) -> list[Notification]:
+def queue_for_alerts(
+    session: Session,
+    alerts: Sequence[AlertView],
+    *,
+    escalated_from: Mapping[uuid.UUID, AlertSeverity] | None = None,
+) -> list[Notification]:
     """Queue (status pending) a notification on every active channel that wants each of
-    these new alerts: one query for the channels, whatever the number of alerts."""
+    these new alerts: one query for the channels, whatever the number of alerts.
+
+    An alert in ``escalated_from`` is not new: its severity rose from the one given, and
+    only the channels that did not want it at that severity hear of it now."""
     if not alerts:
         return []
     if any(a.id is None for a in alerts):
@@ -262,11 +271,14 @@ def queue_for_alerts(session: Session, alerts: Sequence[AlertView]) -> list[Noti
     queued: list[Notification] = []
     for alert in alerts:
         snapshot: dict[str, Any] | None = None
+        before = escalated_from.get(alert.id) if escalated_from else None
         for channel in channels:
             if channel.rule_id is not None and channel.rule_id != alert.rule_id:
                 continue
             if _rank(alert.severity) < _rank(channel.min_severity):
                 continue
+            if before is not None and _rank(before) >= _rank(channel.min_severity):
+                continue  # told when the alert was raised at its former severity
             if snapshot is None:
                 snapshot = alert_snapshot(alert)
             queued.append(
@@ -279,7 +291,7 @@ def queue_for_alerts(session: Session, alerts: Sequence[AlertView]) -> list[Noti
                     title=f"[{snapshot['severity'].upper()}] {alert.title}"[:_TITLE_LIMIT],
                     message=_text(snapshot),
                     notification_data={
-                        "event": ALERT_EVENT,
+                        "event": ALERT_EVENT if before is None else ESCALATED_EVENT,
                         "link": alert_link(alert.id),
                         "alert": snapshot,
                     },

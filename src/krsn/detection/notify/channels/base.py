@@ -62,7 +62,8 @@ class Message:
     """One notification as every channel renders it."""
 
     event: str
-    """``alert.created``, or ``notification.test`` for a channel test."""
+    """``alert.created``, ``alert.escalated`` (its severity rose), or ``notification.test``
+    for a channel test."""
     title: str
     text: str
     """The plain-text body: what e-mail, SMS and Slack's fallback show."""
