@@ -107,7 +107,7 @@ def post(
                 service.record_sightings(
                     session, items=chunk, reported_by=None, now=utcnow(), report=batch
                 )
-            _merge(report, batch, offset)
+            report.add(batch, offset=offset)
             offset += len(chunk)
             progress.update(task, completed=offset)
     if as_json:
@@ -122,27 +122,6 @@ def post(
     )
     for problem in report.problems[:20]:
         console.print(f"  item {problem['index']}: {problem['reason']}", markup=False)
-
-
-def _merge(total: service.SightingReport, batch: service.SightingReport, offset: int) -> None:
-    for name in (
-        "received",
-        "rejected",
-        "unreadable",
-        "matched",
-        "watchlist_hits",
-        "stored",
-        "alerts_created",
-        "alerts_updated",
-        "suppressed",
-    ):
-        setattr(total, name, getattr(total, name) + getattr(batch, name))
-    for problem in batch.problems:
-        if len(total.problems) < service.MAX_REPORTED:
-            total.problems.append({**problem, "index": problem["index"] + offset})
-    for hit in batch.hits:
-        if len(total.hits) < service.MAX_REPORTED:
-            total.hits.append({**hit, "index": hit["index"] + offset})
 
 
 @app.command("list")

@@ -24,9 +24,9 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from krsn.detection.alerts.service import AlertOutcome, alert_severity, raise_alerts
-from krsn.detection.models import AlertSeverity, CorrelationRule, WatchlistItem, WatchlistType
+from krsn.detection.models import AlertSeverity, WatchlistItem, WatchlistType
 from krsn.detection.observations import Firing, Observation, Origin
-from krsn.detection.rules.engine import evaluate
+from krsn.detection.rules.engine import active_rules, evaluate
 from krsn.detection.watchlists.matching import attach_hits
 from krsn.indicators.lookup import LookupIndicator, match_normalised
 from krsn.indicators.normalise import Indicator
@@ -64,9 +64,8 @@ class DetectionOutcome:
 def armed(session: Session) -> bool:
     """Whether anything could fire on an ingested indicator: a watchlist item or an active
     rule (sightings always run, since a sighting of an indicator is an alert by itself)."""
-    return bool(
-        session.scalar(select(exists().where(CorrelationRule.is_active.is_(True))))
-        or session.scalar(select(exists().select_from(WatchlistItem)))
+    return bool(active_rules(session)) or bool(
+        session.scalar(select(exists().select_from(WatchlistItem)))
     )
 
 

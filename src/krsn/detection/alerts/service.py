@@ -18,7 +18,7 @@ import hashlib
 import uuid
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, Final, cast
 
@@ -116,29 +116,10 @@ class NewAlert:
 
 
 _ALERTS: Final = cast(Table, Alert.__table__)
-_COLUMNS: Final = [
-    Alert.__table__.c[name]
-    for name in (
-        "id",
-        "indicator_id",
-        "rule_id",
-        "assigned_user_id",
-        "title",
-        "description",
-        "severity",
-        "priority",
-        "status",
-        "alert_data",
-        "triggered_at",
-        "acknowledged_at",
-        "resolved_at",
-        "resolution_notes",
-        "metadata",
-        "last_seen_at",
-        "dedup_key",
-        "occurrence_count",
-    )
-]
+# The record's fields are the table's columns, in the same order (``metadata_`` is the
+# ``metadata`` column): rows read with these columns build records positionally.
+_FIELDS: Final = tuple(f.name for f in fields(NewAlert))
+_COLUMNS: Final = [_ALERTS.c[name.removesuffix("_")] for name in _FIELDS]
 
 
 def _records(session: Session, statement: Select[Any]) -> list[NewAlert]:
@@ -532,25 +513,8 @@ def describe(session: Session, alerts: Sequence[Alert | NewAlert]) -> list[dict[
     return shaped
 
 
-_SHOWN: Final = (
-    "id",
-    "title",
-    "description",
-    "severity",
-    "priority",
-    "status",
-    "indicator_id",
-    "rule_id",
-    "assigned_user_id",
-    "triggered_at",
-    "last_seen_at",
-    "occurrence_count",
-    "dedup_key",
-    "acknowledged_at",
-    "resolved_at",
-    "resolution_notes",
-    "alert_data",
-)
+# What the API shows of an alert's own columns (its metadata is shown as ``metadata``).
+_SHOWN: Final = tuple(name for name in _FIELDS if name != "metadata_")
 _NOTHING: Final = (None, None)
 
 

@@ -71,8 +71,7 @@ def post_sightings(principal: OwnWriter, request: Request, body: Body) -> Respon
     for _line, reason in broken:
         report.received += 1
         report.rejected += 1
-        if len(report.problems) < service.MAX_REPORTED:
-            report.problems.append({"index": None, "value": None, "reason": reason})
+        report.problem(None, None, reason)
     database: Database = request.app.state.database
     now = utcnow()
     # Reading and matching need no write lock; only acting on the hits does, briefly.

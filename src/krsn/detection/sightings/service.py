@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Final
 
 import orjson
-from sqlalchemy import exists, insert, select
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from krsn.detection.models import CorrelationRule, RuleType, Sighting
+from krsn.detection.models import Sighting
 from krsn.detection.observations import Firing, Observation, Origin
 from krsn.detection.pipeline import detect
-from krsn.detection.rules.engine import evaluate
+from krsn.detection.rules.engine import STATEFUL, active_rules, evaluate
 from krsn.detection.watchlists.matching import attach_hits
 from krsn.errors import Invalid
 from krsn.indicators.lookup import LookupIndicator, match_normalised
@@ -77,25 +77,28 @@ class SightingReport:
     problems: list[dict[str, Any]] = field(default_factory=list)
     hits: list[dict[str, Any]] = field(default_factory=list)
 
-    def problem(self, index: int, value: Any, reason: str) -> None:
+    def problem(self, index: int | None, value: Any, reason: str) -> None:
+        """Note a refused item (``index`` None: an NDJSON line that is not JSON); the first
+        ``MAX_REPORTED`` are listed, all are counted by the caller."""
         if len(self.problems) < MAX_REPORTED:
             shown = value if isinstance(value, str) else None
             self.problems.append({"index": index, "value": shown, "reason": reason})
 
+    def add(self, other: SightingReport, *, offset: int = 0) -> None:
+        """Add another batch's report, its item positions shifted by ``offset``."""
+        for name in _COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for listed, extra in ((self.problems, other.problems), (self.hits, other.hits)):
+            for entry in extra:
+                if len(listed) < MAX_REPORTED:
+                    index = entry["index"]
+                    listed.append({**entry, "index": None if index is None else index + offset})
+
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "received": self.received,
-            "rejected": self.rejected,
-            "unreadable": self.unreadable,
-            "matched": self.matched,
-            "watchlist_hits": self.watchlist_hits,
-            "stored": self.stored,
-            "alerts_created": self.alerts_created,
-            "alerts_updated": self.alerts_updated,
-            "suppressed": self.suppressed,
-            "problems": self.problems,
-            "hits": self.hits,
-        }
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+_COUNTS: Final = tuple(f.name for f in fields(SightingReport) if f.type == "int")
 
 
 # --- reading a batch ------------------------------------------------------------------------
@@ -373,17 +376,9 @@ def record_sightings(
 
 
 def stateful_rules_armed(session: Session) -> bool:
-    """Whether an active threshold or time-based rule counts sightings."""
-    return bool(
-        session.scalar(
-            select(
-                exists().where(
-                    CorrelationRule.is_active.is_(True),
-                    CorrelationRule.rule_type.in_([RuleType.THRESHOLD, RuleType.TIME_BASED]),
-                )
-            )
-        )
-    )
+    """Whether an active threshold or time-based rule counts sightings (from the engine's
+    compiled rules, so a stored rule it cannot run never arms the write phase)."""
+    return any(rule.rule_type in STATEFUL for rule in active_rules(session))
 
 
 def _store(
