@@ -67,6 +67,10 @@ class EntityType(enum.StrEnum):
     CRYPTOCURRENCY_ADDRESS = "cryptocurrency_address"
     USERNAME = "username"
     DOCUMENT = "document"
+    # Beyond the design's list: the IOC forms extraction finds that have no type of their own.
+    URL = "url"
+    HASH = "hash"
+    CVE = "cve"
 
 
 class RiskLevel(enum.StrEnum):
@@ -103,6 +107,13 @@ class RelationshipType(enum.StrEnum):
     CONTROLS = "CONTROLS"
     MEMBER_OF = "MEMBER_OF"
     TRANSACTS_WITH = "TRANSACTS_WITH"
+    # Beyond the design's list: what collectors and the ATT&CK import know for certain.
+    RESOLVES_TO = "RESOLVES_TO"  # a domain to an address (DNS)
+    PART_OF = "PART_OF"  # a subdomain of its domain, an e-mail of its domain, a URL of its host
+    USES = "USES"  # an actor or campaign to a technique or a tool
+    ATTRIBUTED_TO = "ATTRIBUTED_TO"  # a campaign to an actor
+    INDICATES = "INDICATES"  # an indicator to an actor or campaign
+    SAME_AS = "SAME_AS"  # an entity to the threat indicator with its type and value
 
 
 class Collection(Base):
