@@ -22,6 +22,7 @@ from krsn.heap import tune_for_batches
 from krsn.identity.api import routers as identity_routers
 from krsn.indicators.api import routers as indicator_routers
 from krsn.middleware import BodySizeLimit, SecurityHeaders
+from krsn.osint.api import routers as osint_routers
 from krsn.security.stores import build_rate_limiter, build_session_store
 from krsn.sharing.api import routers as sharing_routers
 from krsn.sharing.stix.api import routers as stix_routers
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         *sharing_routers,
         *stix_routers,
         *detection_routers,
+        *osint_routers,
     ]:
         api.include_router(router)
     app.include_router(api)

@@ -8,15 +8,19 @@ from krsn.cli import (
     alerts,
     apikeys,
     attack,
+    collections,
     config,
     correlations,
     db,
+    entities,
     feeds,
+    graph,
     incidents,
     indicators,
     misp,
     notifications,
     rules,
+    search,
     sightings,
     stix,
     taxii,
@@ -24,6 +28,7 @@ from krsn.cli import (
     warninglists,
     watchlists,
 )
+from krsn.cli.extract import extract
 from krsn.cli.ingest import ingest
 from krsn.heap import tune_for_batches
 
@@ -50,7 +55,12 @@ app.add_typer(correlations.app, name="correlations")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(incidents.app, name="incidents")
 app.add_typer(notifications.app, name="notifications")
+app.add_typer(collections.app, name="collections")
+app.add_typer(entities.app, name="entities")
+app.add_typer(graph.app, name="graph")
+app.add_typer(search.app, name="search")
 app.command("ingest")(ingest)
+app.command("extract")(extract)
 
 
 @app.callback()
