@@ -89,6 +89,40 @@ class Settings(BaseSettings):
     scheduler_interval_seconds: float = Field(
         60.0, gt=0, description="How often the scheduler looks for due feeds, in seconds."
     )
+    collection_workers: int = Field(
+        2,
+        ge=1,
+        le=32,
+        description="Collections one server runs at once (API runs and scheduled ones).",
+    )
+    collection_batch_items: int = Field(
+        200,
+        ge=1,
+        le=10_000,
+        description="Collected records stored per transaction during a collection run.",
+    )
+    collection_stale_seconds: float = Field(
+        90.0,
+        gt=30,
+        description="A running collection whose heartbeat is older than this was left by a "
+        "process that stopped, and is marked failed.",
+    )
+    osint_import_dir: Path | None = Field(
+        None,
+        description="The server folder public_db collections may read lists from by path "
+        "(config.path). Unset: they read from URLs only.",
+    )
+    ner_model: str | None = Field(
+        None,
+        description="The spaCy pipeline that finds persons, organisations and places "
+        "(e.g. en_core_web_sm, installed by the user); krsn-gazetteer forces the built-in "
+        "recogniser. Unset: en_core_web_sm when installed, else the built-in one.",
+    )
+    tor_proxy: str | None = Field(
+        None,
+        description="SOCKS proxy for dark_web collections, e.g. socks5h://127.0.0.1:9050 "
+        "(a local Tor). Unset: dark_web collections refuse to run.",
+    )
     notify_poll_seconds: float = Field(
         15.0,
         gt=0,

@@ -15,11 +15,13 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 import httpx
 from pydantic import BaseModel
 
+from krsn.osint.collectors.dns import DnsResolver
 from krsn.osint.models import CollectorType, EntityType, RelationshipType
 
 
@@ -95,6 +97,12 @@ class CollectorContext:
     nameservers: list[str] | None = None
     dns_port: int = 53
     label: str = ""
+    # Answers DNS questions instead of a live resolver at nameservers:dns_port (the replay
+    # of recorded zones); None means ask DNS for real.
+    resolver: DnsResolver | None = None
+    # The one server folder a collection may read files from by path (an operator's
+    # setting, never a user's: a collection's config must not reach the server's files).
+    import_dir: Path | None = None
 
     def check(self) -> None:
         if self.cancel.is_set():
