@@ -157,6 +157,7 @@ def migration_options(
         "compare_type": True,
         "compare_server_default": False,
         "include_object": _include_object(dialect, include_all=include_all_dialects),
+        "include_name": _include_name,
         "render_item": _render_item,
         # SQLite alters most things by copying the table; batch mode does that for us.
         "render_as_batch": True,
@@ -173,6 +174,15 @@ def _dialects_of(obj: Any) -> tuple[str, ...]:
     if isinstance(ddl_if.dialect, str):
         return (ddl_if.dialect,)
     return tuple(ddl_if.dialect)
+
+
+# Tables the search indices keep (FTS5 virtual tables and their shadow tables on SQLite,
+# tsvector side tables on PostgreSQL; see krsn.osint.search.schema) are not models.
+UNMODELLED_TABLE_PREFIX = "fts_"
+
+
+def _include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    return not (type_ == "table" and name is not None and name.startswith(UNMODELLED_TABLE_PREFIX))
 
 
 def _include_object(dialect: str, *, include_all: bool) -> Callable[..., bool]:
