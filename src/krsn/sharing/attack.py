@@ -47,6 +47,7 @@ from krsn.errors import Invalid, NotFound
 from krsn.identity import audit
 from krsn.identity.audit import Actor
 from krsn.identity.models import ConfigCategory, SystemConfiguration
+from krsn.osint.graph.attack import sync_attack_edges
 from krsn.sharing.models import IndicatorTechnique, MitreTechnique, ThreatActor, ThreatCampaign
 from krsn.sharing.schemas import (
     ImportCounts,
@@ -333,6 +334,8 @@ def import_attack(
     _import_software(run)
     summary.relationships.revoked = indexed.flagged_relationships
     report("software")
+    # Actors and campaigns meet their techniques in the one graph.
+    sync_attack_edges(session)
     run.catalog["imported_at"] = utcnow().isoformat()
     _save_catalog(session, key=key, entry=entry, value=run.catalog)
     summary.duration_s = round(time.perf_counter() - started, 3)
