@@ -9,6 +9,7 @@ from krsn.identity import models as identity_models
 from krsn.indicators import models as indicators_models
 from krsn.ml import models as ml_models
 from krsn.osint import models as osint_models
+from krsn.osint.entities import models as osint_entities_models
 from krsn.osint.graph import models as osint_graph_models
 from krsn.sharing import models as sharing_models
 from krsn.sharing.stix import models as stix_models
@@ -23,6 +24,7 @@ __all__ = [
     "identity_models",
     "indicators_models",
     "ml_models",
+    "osint_entities_models",
     "osint_graph_models",
     "osint_models",
     "sharing_models",

@@ -41,6 +41,7 @@ from krsn.indicators.store import (
     compact_json,
     upsert_stored,
 )
+from krsn.osint.entities.resolution import link_indicators
 
 DEFAULT_BATCH = 20_000
 # A writer process costs about a second to start: only runs this long repay it.
@@ -247,6 +248,11 @@ def store_batch(
         feed=feed.name if feed is not None else None,
         now=now,
     )
+    changed = stored.new | stored.updated
+    if changed:
+        # An investigation's entity with this value joins the indicator in the graph, and a
+        # new or rescored indicator is new evidence for the entities already linked to it.
+        link_indicators(session, indicator_ids=[uuid.UUID(str(ids[s])) for s in changed])
     known = len(stored.updated) + len(stored.unchanged)
     return len(stored.new), known, len(stored.unchanged)
 

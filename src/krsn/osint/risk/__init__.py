@@ -1,0 +1,1 @@
+"""Risk scores of entities."""
