@@ -55,12 +55,13 @@ def configure(app: FastAPI, *, settings: Settings, database: Database) -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Tune the collector for batch work; start the feed scheduler with the app (when
-    ``KRSN_SCHEDULER_ENABLED``), the live stream's bus and the notification dispatcher
-    (woken by every new alert); stop them after."""
+    """Tune the collector for batch work; start the feed and collection schedulers with the
+    app (when ``KRSN_SCHEDULER_ENABLED``), the live stream's bus and the notification
+    dispatcher (woken by every new alert); stop them after."""
     from krsn.detection import events
     from krsn.detection.notify.dispatcher import NotificationDispatcher
     from krsn.feeds.scheduler import FeedScheduler
+    from krsn.osint.collections.scheduler import CollectionScheduler
 
     settings: Settings = app.state.settings
     tune_for_batches()
@@ -69,6 +70,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         scheduler = FeedScheduler(app.state.database, settings)
         scheduler.start()
     app.state.scheduler = scheduler
+    collections = CollectionScheduler(app.state.database, settings)
+    if settings.scheduler_enabled:
+        # Fails the runs a stopped process left behind, then runs due collections.
+        collections.start()
+    app.state.collection_scheduler = collections
     # Started now so that events committed before the first subscriber reach other
     # processes through Redis; it waits for Redis, so off the event loop.
     await asyncio.to_thread(app.state.stream_bus.start)
@@ -87,6 +93,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         events.remove_sink(wake)
         await asyncio.to_thread(dispatcher.stop)
         app.state.notification_dispatcher = None
+        await asyncio.to_thread(collections.stop)
+        app.state.collection_scheduler = None
         await asyncio.to_thread(app.state.stream_bus.stop)
         if scheduler is not None:
             # Joining the thread blocks; keep that off the event loop.

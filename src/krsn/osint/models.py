@@ -123,6 +123,7 @@ class Collection(Base):
         Index("idx_collections_status", "status"),
         Index("idx_collections_collector_type", "collector_type"),
         Index("idx_collections_created_at", "created_at"),
+        Index("idx_collections_source_id", "source_id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -150,6 +151,11 @@ class Collection(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
+    # Not in the design: the OSINT source a run goes through (its rate limit, credentials
+    # and proxy); none: the collector's defaults.
+    source_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("sources.id", ondelete="SET NULL")
+    )
 
 
 class Source(Base):

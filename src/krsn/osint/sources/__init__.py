@@ -1,0 +1,2 @@
+"""OSINT sources: where collections collect from, with their rate limit, credentials
+(stored encrypted, never shown) and reliability."""
