@@ -60,7 +60,15 @@ app.add_typer(sources_app, name="sources")
 
 CLI = Actor(user_id=None, via="cli")
 
-LIST_COLUMNS = ["name", "collector_type", "status", "progress", "items_collected", "id"]
+LIST_COLUMNS = [
+    "name",
+    "collector_type",
+    "collector",
+    "status",
+    "progress",
+    "items_collected",
+    "id",
+]
 ITEM_COLUMNS = ["item_type", "collected_at", "hash", "id"]
 SOURCE_COLUMNS = ["name", "source_type", "rate_limit", "is_active", "has_credentials", "id"]
 FINISHED = frozenset(
@@ -128,8 +136,14 @@ def _percent(value: Any) -> str:
     return "-" if value is None else f"{float(value):.0f}%"
 
 
+def _kind(row: CollectionRead) -> str:
+    """The category, and the collector when it is not the category's built-in."""
+    kind = row.collector_type.value
+    return f"{kind}: {row.collector}" if row.collector else kind
+
+
 def _show(row: CollectionRead) -> None:
-    console.print(f"[bold]{escape(row.name)}[/] ({row.collector_type.value})")
+    console.print(f"[bold]{escape(row.name)}[/] ({escape(_kind(row))})")
     status = row.status.value if row.status else "pending"
     schedule = f"every {row.schedule['every_minutes']} min" if row.schedule else "on demand"
     for label, value in (
@@ -159,7 +173,7 @@ def _state_line(state: CollectionState) -> str:
 
 @app.command()
 def types(as_json: bool = JsonOption) -> None:
-    """The installed collectors and what each does."""
+    """The installed collectors by name, with their category and what each does."""
     with handled():
         found = service.collectors()
     if as_json:
@@ -167,14 +181,28 @@ def types(as_json: bool = JsonOption) -> None:
         return
     for info in found:
         fields = ", ".join(info.config_schema.get("properties", {})) or "-"
-        console.print(f"[bold]{info.collector_type}[/]: {escape(info.description)}")
+        # A default runs its category's collections that name no collector (--type only);
+        # any other is chosen with --collector.
+        role = "default" if info.default else f"--collector {info.name}"
+        console.print(
+            f"[bold]{escape(info.name)}[/] ({info.collector_type}, {escape(role)}): "
+            f"{escape(info.description)}"
+        )
         console.print(f"  config: {fields}", markup=False, highlight=False)
 
 
 @app.command()
 def create(
     name: str = typer.Argument(..., help="What the collection is about."),
-    collector_type: CollectorType = typer.Option(..., "--type", help="The collector to use."),
+    collector_type: CollectorType | None = typer.Option(
+        None, "--type", help="The category; may be left out with --collector (its category)."
+    ),
+    collector: str | None = typer.Option(
+        None,
+        "--collector",
+        help="An installed collector of the category, by name ('krsn collections types'); "
+        "default: the category's built-in.",
+    ),
     config: str | None = typer.Option(None, "--config", help="The collector's config as JSON."),
     pairs: list[str] | None = typer.Option(
         None, "--set", help="One config field, KEY=VALUE (repeat it); merged into --config."
@@ -190,10 +218,13 @@ def create(
     as_json: bool = JsonOption,
 ) -> None:
     """Create a pending collection; its config is checked by the collector."""
+    if collector_type is None and collector is None:
+        fail("give --type (a category) or --collector (an installed collector), or both")
     values: dict[str, Any] = {
         "name": name,
         "description": description,
         "collector_type": collector_type,
+        "collector": collector,
         "config": _config(config, pairs) or {},
         "schedule": {"every_minutes": every} if every else None,
     }
@@ -207,13 +238,16 @@ def create(
     if as_json:
         print_json(row)
         return
-    console.print(f"Created {escape(row.name)} ({row.collector_type.value}), id {row.id}")
+    console.print(f"Created {escape(row.name)} ({escape(_kind(row))}), id {row.id}")
 
 
 @app.command("list")
 def list_(
     status: CollectionStatus | None = typer.Option(None, "--status", help="Only in this state."),
     collector_type: CollectorType | None = typer.Option(None, "--type", help="Only this type."),
+    collector: str | None = typer.Option(
+        None, "--collector", help="Only run by this collector (a category's name: its built-in)."
+    ),
     q: str | None = typer.Option(None, "--name", help="Part of the name, any case."),
     sort: CollectionSort = typer.Option(
         CollectionSort.CREATED_DESC, "--sort", help="A field, descending with a leading '-'."
@@ -231,6 +265,7 @@ def list_(
             sort=sort.value,
             status=status,
             collector_type=collector_type,
+            collector=collector,
             q=q,
         )
         rows = [CollectionRead.model_validate(row) for row in page.items]
@@ -271,14 +306,24 @@ def update(
     no_schedule: bool = typer.Option(False, "--no-schedule", help="Stop the schedule."),
     source: str | None = typer.Option(None, "--source", help="Another OSINT source."),
     no_source: bool = typer.Option(False, "--no-source", help="Run without a source."),
+    collector: str | None = typer.Option(
+        None, "--collector", help="Another installed collector of the same category."
+    ),
+    built_in: bool = typer.Option(
+        False, "--built-in", help="Run by the category's built-in collector again."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Change a collection's name, description, config, schedule or source."""
+    """Change a collection's name, description, config, schedule, source or collector."""
     if every is not None and no_schedule:
         fail("give --every or --no-schedule, not both")
     if source is not None and no_source:
         fail("give --source or --no-source, not both")
+    if collector is not None and built_in:
+        fail("give --collector or --built-in, not both")
     changes: dict[str, Any] = {}
+    if collector is not None or built_in:
+        changes["collector"] = collector
     if name is not None:
         changes["name"] = name
     if description is not None:
@@ -295,7 +340,7 @@ def update(
         if not changes:
             fail(
                 "nothing to change: give --name, --description, --config, --set, --every, "
-                "--no-schedule, --source or --no-source"
+                "--no-schedule, --source, --no-source, --collector or --built-in"
             )
         row = CollectionRead.model_validate(
             service.update_collection(session, actor=CLI, collection_id=found.id, changes=changes)

@@ -156,6 +156,9 @@ class Collection(Base):
     source_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("sources.id", ondelete="SET NULL")
     )
+    # Not in the design: the registered collector (a plugin within the category) that runs
+    # the collection; none: the built-in of collector_type, whose name is the category's.
+    collector: Mapped[str | None] = mapped_column(String(100))
 
 
 class Source(Base):

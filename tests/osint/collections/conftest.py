@@ -15,9 +15,11 @@ from krsn.osint.collectors import registry
 from krsn.osint.models import CollectorType
 
 PLUGIN_MODULE = "krsn_scripted_collector"
+PLUGIN_NAME = "acme_feed"
 
-# A plugin as a third party would ship it: it replaces the built-in `custom` collector (a
-# plugin wins over a built-in), and does what its config says, so runs can be steered.
+# A plugin as a third party would ship it: registered under its own name in the `custom`
+# category, added beside the built-in `custom` collector; it does what its config says, so
+# runs can be steered.
 PLUGIN_SOURCE = textwrap.dedent(
     '''
     """A collector that yields numbered records, slowly, forever or failing, on request."""
@@ -68,7 +70,8 @@ PLUGIN_SOURCE = textwrap.dedent(
 
 @pytest.fixture
 def scripted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The scripted collector installed as a plugin for ``custom``; its collector type."""
+    """The scripted collector installed as the plugin ``acme_feed`` (category ``custom``);
+    its registered name, what a collection's ``collector`` names."""
     root = tmp_path_factory.mktemp("plugin")
     (root / f"{PLUGIN_MODULE}.py").write_text(PLUGIN_SOURCE)
     dist = root / "krsn_scripted_collector-1.0.dist-info"
@@ -77,13 +80,16 @@ def scripted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "Metadata-Version: 2.1\nName: krsn-scripted-collector\nVersion: 1.0\n"
     )
     (dist / "entry_points.txt").write_text(
-        f"[krsn.collectors]\ncustom = {PLUGIN_MODULE}:ScriptedCollector\n"
+        f"[krsn.collectors]\n{PLUGIN_NAME} = {PLUGIN_MODULE}:ScriptedCollector\n"
     )
     sys.path.insert(0, str(root))
     registry.refresh()
     try:
-        assert registry.available()[CollectorType.CUSTOM].__name__ == "ScriptedCollector"
-        yield "custom"
+        found = registry.available()
+        assert found[PLUGIN_NAME].__name__ == "ScriptedCollector"
+        # Added, not replacing: the built-in still serves `custom` collections naming none.
+        assert found[CollectorType.CUSTOM.value].__module__ == "krsn.osint.collectors.custom"
+        yield PLUGIN_NAME
     finally:
         sys.path.remove(str(root))
         sys.modules.pop(PLUGIN_MODULE, None)

@@ -1,5 +1,6 @@
 """Running collections on both engines: the status machine, progress, cancelling (in this
-process and from another transaction), failures, reruns and the schedule."""
+process and from another transaction), failures, reruns and the schedule; a collection run
+by a third-party collector added within its category."""
 
 from __future__ import annotations
 
@@ -22,10 +23,12 @@ from krsn.osint.collections import service
 from krsn.osint.collections.runner import RunOptions, run_collection
 from krsn.osint.collections.scheduler import CollectionScheduler
 from krsn.osint.collections.schemas import RunOutcome
-from krsn.osint.models import Collection, CollectionItem, CollectionStatus
+from krsn.osint.models import Collection, CollectionItem, CollectionStatus, CollectorType
 
 ACTOR = Actor(user_id=None, via="test")
 FAST = RunOptions(batch_items=5, flush_seconds=60.0, progress_seconds=0.0, poll_seconds=0.05)
+# The built-in `custom` collector's smallest config (the plugin's is refused by it).
+BUILT_IN_CONFIG = {"url": "https://api.example.org/items"}
 
 
 def _create(db: Database, owner: uuid.UUID, **config: Any) -> uuid.UUID:
@@ -38,11 +41,26 @@ def _create(db: Database, owner: uuid.UUID, **config: Any) -> uuid.UUID:
             values={
                 "name": "acme watch",
                 "collector_type": "custom",
+                "collector": "acme_feed",
                 "config": config,
                 "schedule": schedule,
             },
         )
         return row.id
+
+
+def _create_with(db: Database, owner: uuid.UUID, **values: Any) -> Collection:
+    with db.transaction() as session:
+        return service.create_collection(
+            session, actor=ACTOR, owner_id=owner, values={"name": "acme", **values}
+        )
+
+
+def _update(db: Database, collection_id: uuid.UUID, **changes: Any) -> Collection:
+    with db.transaction() as session:
+        return service.update_collection(
+            session, actor=ACTOR, collection_id=collection_id, changes=changes
+        )
 
 
 def _row(db: Database, collection_id: uuid.UUID) -> Collection:
@@ -359,3 +377,137 @@ def test_run_through_an_inactive_source_fails_saying_so(
     outcome = _run(db, collection_id)
     assert outcome.status == CollectionStatus.FAILED
     assert "inactive" in (outcome.error_message or "")
+
+
+def test_a_source_cannot_open_the_way_to_private_addresses(db: Database, owner: uuid.UUID) -> None:
+    from krsn.osint.sources import service as sources
+
+    with db.transaction() as session:
+        source = sources.create_source(
+            session,
+            actor=ACTOR,
+            values={
+                "name": "inside",
+                "source_type": "custom",
+                "config": {"allow_private": True, "allowed_hosts": ["127.0.0.1"]},
+            },
+        )
+        source_id = source.id
+    row = _create_with(
+        db,
+        owner,
+        collector_type="custom",
+        config={"url": "http://127.0.0.1:9/items"},
+        source_id=source_id,
+    )
+
+    outcome = _run(db, row.id)
+
+    assert outcome.status == CollectionStatus.FAILED
+    assert "127.0.0.1" in (outcome.error_message or "")
+    assert "private" in (outcome.error_message or "").lower()
+
+
+# --- collectors added by third parties ------------------------------------------------------
+
+
+def test_collection_runs_the_plugin_it_names_beside_the_built_in(
+    db: Database, owner: uuid.UUID, scripted: str
+) -> None:
+    collection_id = _create(db, owner, count=3, prefix="plug")
+    row = _row(db, collection_id)
+    assert (row.collector_type, row.collector) == (CollectorType.CUSTOM, scripted)
+    outcome = _run(db, collection_id)
+    assert outcome.status == CollectionStatus.COMPLETED
+    assert outcome.items_collected == 3
+    with db.transaction(readonly=True) as session:
+        raws = list(
+            session.scalars(
+                select(CollectionItem.raw_data).where(CollectionItem.collection_id == collection_id)
+            )
+        )
+        started = session.scalars(
+            select(AuditLog.details).where(
+                AuditLog.resource_id == str(collection_id), AuditLog.action == "collection.run"
+            )
+        ).one()
+    assert sorted(r["index"] for r in raws) == [0, 1, 2]
+    assert {r["prefix"] for r in raws} == {"plug"}
+    assert started["collector"] == scripted
+
+
+def test_collector_type_is_taken_from_the_named_collector(
+    db: Database, owner: uuid.UUID, scripted: str
+) -> None:
+    row = _create_with(db, owner, collector=scripted, config={"count": 1})
+    assert (row.collector_type, row.collector) == (CollectorType.CUSTOM, scripted)
+
+
+def test_without_a_collector_the_categorys_built_in_checks_and_runs(
+    db: Database, owner: uuid.UUID, scripted: str
+) -> None:
+    # The plugin's config is not the built-in's: with the plugin installed, a collection
+    # that names no collector is still the built-in's.
+    with pytest.raises(Invalid) as refused:
+        _create_with(db, owner, collector_type="custom", config={"count": 3})
+    assert refused.value.field == "config.count"
+    row = _create_with(db, owner, collector_type="custom", config=BUILT_IN_CONFIG)
+    assert row.collector is None
+    # Naming the category's built-in is the same as naming none.
+    named = _create_with(
+        db, owner, collector_type="custom", collector="custom", config=BUILT_IN_CONFIG
+    )
+    assert named.collector is None
+
+
+def test_a_collector_of_another_category_is_invalid(
+    db: Database, owner: uuid.UUID, scripted: str
+) -> None:
+    with pytest.raises(Invalid) as refused:
+        _create_with(db, owner, collector_type="news", collector=scripted, config={})
+    assert refused.value.field == "collector"
+    assert "custom collector, not news" in refused.value.reason
+
+
+def test_an_unknown_collector_name_is_invalid_naming_the_installed_ones(
+    db: Database, owner: uuid.UUID, scripted: str
+) -> None:
+    with pytest.raises(Invalid) as refused:
+        _create_with(db, owner, collector_type="custom", collector="acme_feeed")
+    assert refused.value.field == "collector"
+    assert scripted in refused.value.reason and "domain_intel" in refused.value.reason
+    with pytest.raises(Invalid) as neither:
+        _create_with(db, owner, config={})
+    assert neither.value.field == "collector_type"
+
+
+def test_update_moves_a_collection_to_another_collector_of_its_category(
+    db: Database, owner: uuid.UUID, scripted: str
+) -> None:
+    collection_id = _create_with(db, owner, collector_type="custom", config=BUILT_IN_CONFIG).id
+    # The kept config is checked by the new collector, which refuses it.
+    with pytest.raises(Invalid) as refused:
+        _update(db, collection_id, collector=scripted)
+    assert refused.value.field.startswith("config.")
+    assert _row(db, collection_id).collector is None
+    moved = _update(db, collection_id, collector=scripted, config={"count": 2})
+    assert (moved.collector, moved.config) == (scripted, {"count": 2})
+    assert _run(db, collection_id).items_collected == 2
+    with pytest.raises(Invalid) as other:
+        _update(db, collection_id, collector="news")
+    assert other.value.field == "collector"
+    back = _update(db, collection_id, collector=None, config=BUILT_IN_CONFIG)
+    assert back.collector is None
+
+
+def test_run_whose_collector_is_no_longer_installed_fails_naming_it(
+    db: Database, owner: uuid.UUID, scripted: str
+) -> None:
+    collection_id = _create(db, owner, count=2)
+    with db.transaction() as session:
+        session.execute(
+            update(Collection).where(Collection.id == collection_id).values(collector="uninstalled")
+        )
+    outcome = _run(db, collection_id)
+    assert outcome.status == CollectionStatus.FAILED
+    assert "no collector named 'uninstalled'" in (outcome.error_message or "")

@@ -1,4 +1,5 @@
 """``krsn collections`` and ``krsn collections sources`` on both engines, with ``--json``;
+collections of a third-party collector (``acme_feed``, added in the ``custom`` category);
 and a domain_intel collection run end to end against the recorded responses."""
 
 from __future__ import annotations
@@ -24,14 +25,27 @@ RECORDINGS = Path(krsn.osint.collectors.__file__).parent / "recordings" / "domai
 
 def test_create_list_show_update_delete(cli: Any, owner: uuid.UUID, scripted: str) -> None:
     created = cli.json(
-        "collections", "create", "acme", "--type", "custom", "--set", "count=2", "--every", "30"
+        "collections",
+        "create",
+        "acme",
+        "--type",
+        "custom",
+        "--collector",
+        scripted,
+        "--set",
+        "count=2",
+        "--every",
+        "30",
     )
+    assert (created["collector_type"], created["collector"]) == ("custom", scripted)
     assert created["status"] == "pending"
     assert created["config"] == {"count": 2}
     assert created["schedule"] == {"every_minutes": 30}
     assert created["user_id"] == str(owner)
     listed = cli.json("collections", "list", "--type", "custom")
     assert [c["name"] for c in listed["items"]] == ["acme"]
+    assert cli.json("collections", "list", "--collector", scripted)["total"] == 1
+    assert cli.json("collections", "list", "--collector", "custom")["total"] == 0
     assert cli.json("collections", "show", "acme")["id"] == created["id"]
     changed = cli.json("collections", "update", "acme", "--set", "count=5", "--no-schedule")
     assert changed["config"] == {"count": 5} and changed["schedule"] is None
@@ -43,12 +57,14 @@ def test_create_list_show_update_delete(cli: Any, owner: uuid.UUID, scripted: st
 def test_bad_config_fails_cleanly_naming_the_field(
     cli: Any, owner: uuid.UUID, scripted: str
 ) -> None:
-    result = cli.failed("collections", "create", "x", "--type", "custom", "--set", "count=lots")
+    result = cli.failed(
+        "collections", "create", "x", "--collector", scripted, "--set", "count=lots"
+    )
     assert "config.count" in result.stderr
 
 
 def test_run_status_items_and_rerun(cli: Any, owner: uuid.UUID, scripted: str) -> None:
-    cli.ok("collections", "create", "acme", "--type", "custom", "--set", "count=3")
+    cli.ok("collections", "create", "acme", "--collector", scripted, "--set", "count=3")
     outcome = cli.json("collections", "run", "acme")
     assert (outcome["status"], outcome["items_collected"]) == ("completed", 3)
     state = cli.json("collections", "status", "acme")
@@ -62,7 +78,7 @@ def test_run_status_items_and_rerun(cli: Any, owner: uuid.UUID, scripted: str) -
 def test_failed_run_exits_non_zero_with_the_error(
     cli: Any, owner: uuid.UUID, scripted: str
 ) -> None:
-    cli.ok("collections", "create", "bad", "--type", "custom", "--config", '{"fail_at": 0}')
+    cli.ok("collections", "create", "bad", "--collector", scripted, "--config", '{"fail_at": 0}')
     result = cli.failed("collections", "run", "bad")
     assert "HTTP 503" in result.stderr
     assert cli.json("collections", "status", "bad")["status"] == "failed"
@@ -73,7 +89,7 @@ def test_cancel_from_the_cli_stops_a_run_of_another_thread(
 ) -> None:
 
     created = cli.json(
-        "collections", "create", "endless", "--type", "custom", "--set", "forever=true"
+        "collections", "create", "endless", "--collector", scripted, "--set", "forever=true"
     )
     collection_id = uuid.UUID(created["id"])
     outcome: list[Any] = []
@@ -105,8 +121,8 @@ def test_status_watch_follows_a_run_to_its_end(
         "collections",
         "create",
         "slow",
-        "--type",
-        "custom",
+        "--collector",
+        scripted,
         "--config",
         '{"count": 20, "delay": 0.02}',
     )
@@ -130,9 +146,45 @@ def test_status_watch_follows_a_run_to_its_end(
 
 
 def test_types_lists_the_collectors(cli: Any) -> None:
-    found = {t["collector_type"] for t in cli.json("collections", "types")}
-    assert {"domain_intel", "news", "public_db", "social_media", "custom"} <= found
+    found = {t["name"]: t["collector_type"] for t in cli.json("collections", "types")}
+    for kind in ("domain_intel", "news", "public_db", "social_media", "dark_web", "custom"):
+        assert found[kind] == kind
     assert "domain_intel" in cli.ok("collections", "types").stdout
+
+
+def test_types_lists_an_added_plugin_with_its_category(cli: Any, scripted: str) -> None:
+    found = {t["name"]: t for t in cli.json("collections", "types")}
+    assert (found[scripted]["collector_type"], found[scripted]["default"]) == ("custom", False)
+    assert found["custom"]["default"] is True
+    listed = cli.ok("collections", "types").stdout
+    assert f"{scripted} (custom, --collector {scripted})" in listed
+    assert "custom (custom, default)" in listed
+
+
+def test_unknown_or_mismatched_collector_fails_naming_it(
+    cli: Any, owner: uuid.UUID, scripted: str
+) -> None:
+    unknown = cli.failed("collections", "create", "x", "--collector", "acme_fed")
+    assert "no collector named 'acme_fed'" in unknown.stderr and scripted in unknown.stderr
+    other = cli.failed("collections", "create", "x", "--type", "news", "--collector", scripted)
+    assert "custom collector, not news" in other.stderr
+    assert "--type" in cli.failed("collections", "create", "x").stderr
+
+
+def test_update_switches_to_the_plugin_and_back_to_the_built_in(
+    cli: Any, owner: uuid.UUID, scripted: str
+) -> None:
+    built_in = '{"url": "https://api.example.org/items"}'
+    cli.ok("collections", "create", "switch", "--type", "custom", "--config", built_in)
+    assert "switch (custom)" in cli.ok("collections", "show", "switch").stdout
+    moved = cli.json(
+        "collections", "update", "switch", "--collector", scripted, "--config", '{"count": 1}'
+    )
+    assert moved["collector"] == scripted
+    assert f"switch (custom: {scripted})" in cli.ok("collections", "show", "switch").stdout
+    assert cli.json("collections", "run", "switch")["items_collected"] == 1
+    back = cli.json("collections", "update", "switch", "--built-in", "--config", built_in)
+    assert back["collector"] is None
 
 
 def test_sources_commands_never_print_credentials(cli: Any) -> None:

@@ -72,9 +72,10 @@ def _may_change(principal: Principal, row: Collection) -> None:
         raise Forbidden("Only its owner, an analyst or an admin may change or run this collection.")
 
 
-@router.get("/types", response_model=list[CollectorInfo], summary="List collector types")
+@router.get("/types", response_model=list[CollectorInfo], summary="List collectors")
 def list_types(principal: Reader) -> list[CollectorInfo]:
-    """The installed collectors with what they do and the JSON schema of their config."""
+    """The installed collectors by name, with their category, what they do and the JSON
+    schema of their config."""
     return service.collectors()
 
 
@@ -91,6 +92,14 @@ def list_collections(
     collector_type: Annotated[
         CollectorType | None, Query(description="Only of this collector type.")
     ] = None,
+    collector: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="Only run by this collector (a category's name: its built-in).",
+        ),
+    ] = None,
     mine: Annotated[bool, Query(description="Only the caller's own.")] = False,
     q: Annotated[
         str | None, Query(min_length=1, max_length=255, description="Part of the name.")
@@ -104,6 +113,7 @@ def list_collections(
         sort=sort.value,
         status=status,
         collector_type=collector_type,
+        collector=collector,
         user_id=principal.user_id if mine else None,
         q=q,
     )

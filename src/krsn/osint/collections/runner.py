@@ -37,7 +37,7 @@ from krsn.identity.audit import Actor
 from krsn.osint.collections import service
 from krsn.osint.collections.schemas import RunOutcome
 from krsn.osint.collectors.base import Cancelled, Collected, CollectorContext
-from krsn.osint.models import CollectionStatus, CollectorType
+from krsn.osint.models import CollectionStatus
 from krsn.osint.sources.service import RunSource, run_source
 
 __all__ = ["ProgressCallback", "RunOptions", "run_collection"]
@@ -188,14 +188,6 @@ class _Reporter:
             self.cancel.set()
 
 
-def _host_list(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return tuple(h.strip() for h in value.split(",") if h.strip())
-    if isinstance(value, list | tuple):
-        return tuple(str(h).strip() for h in value if str(h).strip())
-    return ()
-
-
 def _client(
     source: RunSource,
     options: RunOptions,
@@ -203,17 +195,17 @@ def _client(
     cancel: threading.Event,
     replay: Path | None,
 ) -> httpx.Client:
-    """The run's HTTP client: the source's rate limit, proxy and egress allowances."""
+    """The run's HTTP client: the source's rate limit and user agent; egress allowances are
+    the operator's settings alone, as for feeds (a source is edited through the API, and
+    must not open the way to private networks or name a proxy that is dialled directly)."""
     from krsn.osint.collectors.http import ReplayTransport, collector_client
 
-    config = source.config
-    agent = config.get("user_agent")
-    proxy = config.get("proxy")
+    agent = source.config.get("user_agent")
     return collector_client(
         rate_per_minute=source.rate_limit,
-        proxy=str(proxy) if proxy else None,
-        allow_private=options.allow_private or config.get("allow_private") is True,
-        allowed_hosts=(*options.allowed_hosts, *_host_list(config.get("allowed_hosts"))),
+        proxy=None,
+        allow_private=options.allow_private,
+        allowed_hosts=options.allowed_hosts,
         timeout=options.timeout,
         transport=ReplayTransport(replay) if replay is not None else None,
         # Runs through one source share its budget; a run without one has its own.
@@ -312,14 +304,15 @@ def run_collection(
     try:
         with database.transaction(readonly=True) as session:
             row = service.get_collection(session, collection_id)
-            kind: CollectorType = row.collector_type
+            # The collection's own collector, or its category's built-in.
+            kind = service.collector_name(row)
             name, config = row.name, dict(row.config or {})
             source = run_source(session, row.source_id)
         collector = service.collector_for(kind)
         checked = service.validate_config(kind, config)
         watch.start()
         label = f"collection {name} ({collection_id})"
-        log.info("collection %s: %s run started", collection_id, kind.value, extra=extra)
+        log.info("collection %s: %s run started", collection_id, kind, extra=extra)
         with _client(source, options, cancel=cancel, replay=folder) as client:
             context = CollectorContext(
                 client=client,

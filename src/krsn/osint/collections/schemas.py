@@ -21,6 +21,14 @@ Name = Annotated[
     Field(description="What the collection is about; several may share a name."),
 ]
 Description = Annotated[str, Field(max_length=100_000)]
+CollectorName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    Field(
+        description="The installed collector that runs it, by its registered name "
+        "('krsn collections types' lists them); null: the built-in of collector_type."
+    ),
+]
 Config = Annotated[
     dict[str, Any],
     Field(
@@ -56,7 +64,10 @@ class CollectionSort(enum.StrEnum):
 class CollectionCreate(Strict):
     name: Name
     description: Description | None = None
-    collector_type: CollectorType
+    collector_type: CollectorType | None = Field(
+        None, description="The category; may be left out when collector is given (its category)."
+    )
+    collector: CollectorName | None = None
     config: Config = Field(default_factory=dict)
     schedule: Schedule | None = Field(None, description="Null: runs only when asked.")
     source_id: uuid.UUID | None = Field(
@@ -69,6 +80,9 @@ class CollectionCreate(Strict):
 class CollectionUpdate(Strict):
     name: Name | None = None
     description: Description | None = None
+    collector: CollectorName | None = Field(
+        None, description="Another collector of the same category; null: the built-in."
+    )
     config: Config | None = Field(None, description="Replaces the whole config, checked again.")
     schedule: Schedule | None = Field(None, description="Null stops the schedule.")
     source_id: uuid.UUID | None = None
@@ -81,6 +95,9 @@ class CollectionRead(BaseModel):
     name: str
     description: str | None
     collector_type: CollectorType
+    collector: str | None = Field(
+        description="The registered collector that runs it; null: the built-in of collector_type."
+    )
     config: dict[str, Any]
     schedule: dict[str, Any] | None
     source_id: uuid.UUID | None
@@ -135,9 +152,13 @@ class ItemSort(enum.StrEnum):
 
 
 class CollectorInfo(BaseModel):
-    """One installed collector: its type, what it does and its Config's JSON schema."""
+    """One installed collector: its name, category, what it does and its Config's schema."""
 
-    collector_type: str
+    name: str = Field(description="What a collection's collector field names.")
+    collector_type: str = Field(description="The category it serves.")
+    default: bool = Field(
+        description="Whether it runs the collections of its category that name no collector."
+    )
     description: str
     config_schema: dict[str, Any]
     module: str | None = Field(None, description="Where the class comes from (a plugin's module).")

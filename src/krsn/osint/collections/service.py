@@ -43,6 +43,7 @@ __all__ = [
     "add_collected",
     "claim_run",
     "collector_for",
+    "collector_name",
     "collectors",
     "create_collection",
     "delete_collection",
@@ -66,7 +67,7 @@ HEARTBEAT_SECONDS: Final = 15.0
 """How often a run stamps ``updated_at`` at the least."""
 _TYPES: Final = ", ".join(t.value for t in CollectorType)
 _FIELDS: Final = frozenset(
-    {"name", "description", "collector_type", "config", "schedule", "source_id"}
+    {"name", "description", "collector_type", "collector", "config", "schedule", "source_id"}
 )
 _RUNNING: Final = CollectionStatus.RUNNING
 
@@ -74,11 +75,19 @@ _RUNNING: Final = CollectionStatus.RUNNING
 # --- collectors -----------------------------------------------------------------------------
 
 
-def collector_for(collector_type: CollectorType | str) -> Collector:
-    """The installed collector of a type; ``Invalid`` naming the installed ones."""
+def collector_name(row: Collection) -> str:
+    """The registered name of the collector that runs ``row``: its own, or its category's
+    built-in when it names none."""
+    return row.collector or row.collector_type.value
+
+
+def collector_for(collector: Collection | CollectorType | str) -> Collector:
+    """The installed collector of a collection, or registered under a name (a category: its
+    built-in); ``Invalid`` naming the installed ones."""
     from krsn.osint.collectors import registry
 
-    return registry.get(collector_type)
+    name = collector_name(collector) if isinstance(collector, Collection) else collector
+    return registry.get(name)
 
 
 def collectors() -> list[CollectorInfo]:
@@ -88,18 +97,53 @@ def collectors() -> list[CollectorInfo]:
     return [CollectorInfo.model_validate(entry) for entry in registry.describe()]
 
 
-def validate_config(collector_type: CollectorType | str, config: Mapping[str, Any]) -> BaseModel:
-    """``config`` checked by the collector's ``Config`` model; ``Invalid`` naming the field."""
+def validate_config(collector: CollectorType | str, config: Mapping[str, Any]) -> BaseModel:
+    """``config`` checked by the ``Config`` model of the collector registered as
+    ``collector`` (a category: its built-in); ``Invalid`` naming the field."""
     from krsn.osint.collectors import registry
 
-    return registry.validate_config(collector_type, dict(config))
+    return registry.validate_config(collector, dict(config))
 
 
-def _stored_config(collector_type: CollectorType, config: Mapping[str, Any]) -> dict[str, Any]:
+def _stored_config(collector: str, config: Mapping[str, Any]) -> dict[str, Any]:
     # The fields given, as the model read them; defaults stay out so a collector's later
     # defaults reach collections that never chose otherwise.
-    checked = validate_config(collector_type, config)
+    checked = validate_config(collector, config)
     return checked.model_dump(mode="json", exclude_unset=True)
+
+
+def _collector(value: Any, kind: CollectorType | None) -> tuple[CollectorType, str | None]:
+    """The category and the stored ``collector`` for a collector name given (or not).
+
+    A named collector must serve ``kind`` when one is given, and gives its category when
+    not. Naming a category's built-in is the same as naming none: stored as null.
+    """
+    from krsn.osint.collectors import registry
+
+    name = value.strip() if isinstance(value, str) else value
+    if name is None or name == "":
+        if kind is None:
+            raise Invalid("collector_type", f"give a collector type ({_TYPES}) or a collector")
+        return kind, None
+    if not isinstance(name, str):
+        raise Invalid("collector", "must be the name of an installed collector")
+    served = registry.category(name, field="collector")
+    if kind is not None and served != kind:
+        raise Invalid(
+            "collector",
+            f"{name!r} is a {served.value} collector, not {kind.value}; "
+            "'krsn collections types' lists each one's category",
+        )
+    return served, None if name == served.value else name
+
+
+def _kind(value: Any) -> CollectorType | None:
+    if value is None:
+        return None
+    try:
+        return CollectorType(value)
+    except ValueError:
+        raise Invalid("collector_type", f"must be one of {_TYPES}") from None
 
 
 def _schedule(value: Any) -> dict[str, Any] | None:
@@ -173,22 +217,25 @@ def _unknown(values: Mapping[str, Any]) -> None:
 def create_collection(
     session: Session, *, actor: Actor, owner_id: uuid.UUID, values: Mapping[str, Any]
 ) -> Collection:
-    """A new, pending collection owned by ``owner_id``, its config checked by the collector."""
+    """A new, pending collection owned by ``owner_id``, its config checked by the collector.
+
+    ``collector`` names an installed collector of category ``collector_type``; either may be
+    left out: without ``collector`` the category's built-in runs, without ``collector_type``
+    the named collector's category is taken.
+    """
     _unknown(values)
     name = (values.get("name") or "").strip()
     if not name:
         raise Invalid("name", "a collection needs a name")
-    try:
-        kind = CollectorType(str(values.get("collector_type")))
-    except ValueError:
-        raise Invalid("collector_type", f"must be one of {_TYPES}") from None
+    kind, collector = _collector(values.get("collector"), _kind(values.get("collector_type")))
     row = Collection(
         id=uuid.uuid4(),
         user_id=owner_id,
         name=name,
         description=values.get("description"),
         collector_type=kind,
-        config=_stored_config(kind, values.get("config") or {}),
+        collector=collector,
+        config=_stored_config(collector or kind.value, values.get("config") or {}),
         schedule=_schedule(values.get("schedule")),
         source_id=_source_id(session, values.get("source_id")),
         status=CollectionStatus.PENDING,
@@ -202,15 +249,19 @@ def create_collection(
 def update_collection(
     session: Session, *, actor: Actor, collection_id: uuid.UUID, changes: Mapping[str, Any]
 ) -> Collection:
-    """Change the fields given, audited; config and source wait until a run ends."""
+    """Change the fields given, audited; config, collector and source wait until a run ends.
+
+    ``collector`` may change to another collector of the same category (null: its built-in);
+    the config (the new one, or else the current one) is checked by that collector.
+    """
     _unknown(changes)
     if "collector_type" in changes:
         raise Invalid("collector_type", "cannot change; create a new collection instead")
     row = get_collection(session, collection_id)
-    if row.status == _RUNNING and {"config", "source_id"} & set(changes):
+    if row.status == _RUNNING and {"config", "source_id", "collector"} & set(changes):
         raise Conflict(
-            f"Collection {row.name!r} is running; change its config or source when it ends "
-            "(or cancel it first)."
+            f"Collection {row.name!r} is running; change its config, collector or source when "
+            "it ends (or cancel it first)."
         )
     before = audit.snapshot(row)
     if "name" in changes:
@@ -220,8 +271,13 @@ def update_collection(
         row.name = name
     if "description" in changes:
         row.description = changes["description"]
+    if "collector" in changes:
+        _, row.collector = _collector(changes["collector"], row.collector_type)
+        if "config" not in changes:
+            # The kept config must suit the new collector too.
+            validate_config(collector_name(row), row.config or {})
     if "config" in changes:
-        row.config = _stored_config(row.collector_type, changes["config"] or {})
+        row.config = _stored_config(collector_name(row), changes["config"] or {})
     if "schedule" in changes:
         row.schedule = _schedule(changes["schedule"])
     if "source_id" in changes:
@@ -253,15 +309,26 @@ def page_collections(
     sort: str = "-created",
     status: CollectionStatus | str | None = None,
     collector_type: CollectorType | str | None = None,
+    collector: str | None = None,
     user_id: uuid.UUID | None = None,
     q: str | None = None,
 ) -> PageResult[Collection]:
-    """A page of collections, filtered by status, type, owner and part of the name."""
+    """A page of collections, filtered by status, type, collector, owner and part of the
+    name."""
     statement = select(Collection)
     if status is not None:
         statement = statement.where(Collection.status == CollectionStatus(status))
     if collector_type is not None:
         statement = statement.where(Collection.collector_type == CollectorType(collector_type))
+    if collector is not None:
+        name = collector.strip()
+        try:
+            # A category's name is its built-in: the collections that name no collector.
+            statement = statement.where(
+                Collection.collector_type == CollectorType(name), Collection.collector.is_(None)
+            )
+        except ValueError:
+            statement = statement.where(Collection.collector == name)
     if user_id is not None:
         statement = statement.where(Collection.user_id == user_id)
     if q:
@@ -347,7 +414,11 @@ def claim_run(
         action=f"{RESOURCE}.run",
         resource_type=RESOURCE,
         resource_id=row.id,
-        details={"collector_type": row.collector_type.value, "started_at": now},
+        details={
+            "collector_type": row.collector_type.value,
+            "collector": collector_name(row),
+            "started_at": now,
+        },
     )
     return row
 

@@ -1,9 +1,11 @@
 """``dark_web``: another collector's fetches, or plain pages, through a SOCKS proxy such as Tor.
 
-Off unless a proxy is configured: the collection's ``proxy``, else the ``tor_proxy`` setting
-(``KRSN_TOR_PROXY``, e.g. ``socks5h://127.0.0.1:9050``). Without one the run is refused before
-any request, so nothing meant for Tor ever leaves in the clear. The proxy resolves names
-itself, so ``.onion`` addresses work and no DNS query for a target leaves this machine.
+Off unless the operator configures a proxy: the ``tor_proxy`` setting (``KRSN_TOR_PROXY``,
+e.g. ``socks5h://127.0.0.1:9050``). Without one the run is refused before any request, so
+nothing meant for Tor ever leaves in the clear. A collection cannot name a proxy of its own:
+the proxy is contacted directly, past the egress guard, so naming it is the operator's call.
+The proxy resolves names itself, so ``.onion`` addresses work and no DNS query for a target
+leaves this machine.
 
 Two forms: ``{"urls": [...]}`` fetches each page and keeps its text; ``{"collector": "news",
 "config": {...}}`` runs that collector with every request through the proxy. ``domain_intel``
@@ -37,16 +39,21 @@ class DarkWebConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    proxy: str | None = Field(None, description="SOCKS proxy; the tor_proxy setting if unset.")
     urls: list[HttpUrl] = Field(default_factory=list, description="Pages to fetch as text.")
-    collector: CollectorType | None = Field(None, description="A collector to run proxied.")
+    collector: str | None = Field(
+        None, max_length=100, description="A collector to run proxied, by its registered name."
+    )
     config: dict[str, Any] = Field(default_factory=dict, description="That collector's config.")
     max_page_bytes: int = Field(4 * 1024 * 1024, ge=1024)
 
     @field_validator("collector")
     @classmethod
-    def _wrappable(cls, value: CollectorType | None) -> CollectorType | None:
-        if value in _NOT_WRAPPED:
+    def _wrappable(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from krsn.osint.collectors.registry import category
+
+        if category(value, field="config.collector") in _NOT_WRAPPED:
             raise ValueError(f"{value} cannot run through a SOCKS proxy")
         return value
 
@@ -61,20 +68,17 @@ class DarkWebConfig(BaseModel):
         return self
 
 
-def configured_proxy(config: DarkWebConfig) -> str:
-    """The proxy this run goes through; Invalid when none is configured anywhere."""
-    if config.proxy:
-        return config.proxy
+def configured_proxy() -> str:
+    """The proxy dark_web runs go through; Invalid when the operator configured none."""
     from krsn.config import get_settings
 
-    # The setting is read by attribute so this module works before config.py declares it.
     setting = get_settings().tor_proxy
     if setting:
         return str(setting)
     raise Invalid(
-        "config.proxy",
-        "dark_web collection is off: no SOCKS proxy is configured. Set the collection's "
-        "proxy or KRSN_TOR_PROXY (e.g. socks5h://127.0.0.1:9050 for a local Tor).",
+        "tor_proxy",
+        "dark_web collection is off: no SOCKS proxy is configured. The operator sets "
+        "KRSN_TOR_PROXY (e.g. socks5h://127.0.0.1:9050 for a local Tor).",
     )
 
 
@@ -91,7 +95,7 @@ class DarkWebCollector:
     def collect(self, config: BaseModel, context: CollectorContext) -> Iterator[Collected]:
         """Yield the pages' text, or what the wrapped collector yields, all fetched proxied."""
         assert isinstance(config, DarkWebConfig)
-        proxy = configured_proxy(config)
+        proxy = configured_proxy()
         client = proxied(context.client, proxy)
         try:
             if config.collector is not None:

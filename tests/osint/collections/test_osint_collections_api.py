@@ -12,7 +12,13 @@ SOURCES = f"{BASE}/sources"
 
 
 def _create(api: Any, **body: Any) -> dict[str, Any]:
-    payload = {"name": "acme", "collector_type": "custom", "config": {"count": 3}, **body}
+    payload = {
+        "name": "acme",
+        "collector_type": "custom",
+        "collector": "acme_feed",
+        "config": {"count": 3},
+        **body,
+    }
     response = api.post(BASE, json=payload)
     assert response.status_code == 201, response.text
     return response.json()
@@ -75,15 +81,54 @@ def test_failed_run_shows_its_error_over_the_api(api: Any, scripted: str) -> Non
 def test_bad_config_is_422_naming_the_field(api: Any, scripted: str) -> None:
     api.login_as("ursula", "user")
     response = api.post(
-        BASE, json={"name": "x", "collector_type": "custom", "config": {"count": "lots"}}
+        BASE, json={"name": "x", "collector": scripted, "config": {"count": "lots"}}
     )
     assert response.status_code == 422
     assert response.json()["field"] == "config.count"
     bad_schedule = api.post(
         BASE,
-        json={"name": "x", "collector_type": "custom", "schedule": {"every_minutes": 0}},
+        json={"name": "x", "collector": scripted, "schedule": {"every_minutes": 0}},
     )
     assert bad_schedule.status_code == 422
+
+
+def test_plugin_collection_is_created_run_and_listed_by_its_collector(
+    api: Any, scripted: str
+) -> None:
+    api.login_as("ursula", "user")
+    # collector_type may be left out: the named collector's category is taken.
+    created = api.post(BASE, json={"name": "plug", "collector": scripted, "config": {"count": 2}})
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert (body["collector_type"], body["collector"]) == ("custom", scripted)
+    api.post(f"{BASE}/{body['id']}/run")
+    assert _wait_until_finished(api, body["id"])["items_collected"] == 2
+    built_in = _create(
+        api, name="builtin", collector=None, config={"url": "https://api.example.org/items"}
+    )
+    assert built_in["collector"] is None
+    by_plugin = api.get(BASE, params={"collector": scripted}).json()
+    assert [c["name"] for c in by_plugin["items"]] == ["plug"]
+    by_built_in = api.get(BASE, params={"collector": "custom"}).json()
+    assert [c["name"] for c in by_built_in["items"]] == ["builtin"]
+    assert api.get(BASE, params={"collector_type": "custom"}).json()["total"] == 2
+
+
+def test_unknown_or_mismatched_collector_is_422_naming_it(api: Any, scripted: str) -> None:
+    api.login_as("ursula", "user")
+    unknown = api.post(BASE, json={"name": "x", "collector": "no_such_feed"})
+    assert unknown.status_code == 422
+    assert unknown.json()["field"] == "collector"
+    assert "no collector named 'no_such_feed'" in unknown.json()["detail"]
+    assert scripted in unknown.json()["detail"]
+    mismatched = api.post(
+        BASE, json={"name": "x", "collector_type": "news", "collector": scripted, "config": {}}
+    )
+    assert mismatched.status_code == 422
+    assert mismatched.json()["field"] == "collector"
+    neither = api.post(BASE, json={"name": "x"})
+    assert neither.status_code == 422
+    assert neither.json()["field"] == "collector_type"
 
 
 def test_viewer_reads_but_cannot_create_or_run(api: Any, scripted: str) -> None:
@@ -93,7 +138,7 @@ def test_viewer_reads_but_cannot_create_or_run(api: Any, scripted: str) -> None:
     viewer.login_as("vera", "viewer")
     assert viewer.get(BASE).json()["total"] == 1
     assert viewer.get(f"{BASE}/{created['id']}").status_code == 200
-    assert viewer.post(BASE, json={"name": "v", "collector_type": "custom"}).status_code == 403
+    assert viewer.post(BASE, json={"name": "v", "collector": scripted}).status_code == 403
     assert viewer.post(f"{BASE}/{created['id']}/run").status_code == 403
     viewer.close()
 
@@ -131,9 +176,14 @@ def test_list_filters_by_status_and_type(api: Any, scripted: str) -> None:
 
 def test_types_lists_installed_collectors_with_their_schema(api: Any, scripted: str) -> None:
     api.login_as("vera", "viewer")
-    found = {t["collector_type"]: t for t in api.get(f"{BASE}/types").json()}
-    assert "count" in found["custom"]["config_schema"]["properties"]
-    assert found["custom"]["description"]
+    found = {t["name"]: t for t in api.get(f"{BASE}/types").json()}
+    plugin = found[scripted]
+    assert "count" in plugin["config_schema"]["properties"]
+    assert plugin["description"]
+    assert (plugin["collector_type"], plugin["default"]) == ("custom", False)
+    # The built-in of the same category is listed beside it, still the default.
+    assert (found["custom"]["collector_type"], found["custom"]["default"]) == ("custom", True)
+    assert "url" in found["custom"]["config_schema"]["properties"]
 
 
 def test_source_credentials_never_come_back(api: Any) -> None:
@@ -204,8 +254,9 @@ def test_collection_names_its_source(api: Any, scripted: str) -> None:
         BASE,
         json={
             "name": "x",
-            "collector_type": "custom",
+            "collector": scripted,
             "source_id": "00000000-0000-4000-8000-000000000000",
         },
     )
     assert unknown.status_code == 422
+    assert unknown.json()["field"] == "source_id"
