@@ -219,6 +219,34 @@ def _show_groups(result: GroupsResult) -> None:
         console.print(f"[yellow]Note:[/] {escape(result.reason or '')}")
 
 
+def _groups(
+    doing: str,
+    algorithm: CommunityAlgorithm | None,
+    around: str | None,
+    collection: uuid.UUID | None,
+    depth: int,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Components (no algorithm) or communities, over the scope the options name."""
+
+    def work(session: Session) -> GroupsResult:
+        return service.groups(
+            session,
+            algorithm=algorithm,
+            around=resolve_node(session, around, field="around") if around else None,
+            collection_id=collection,
+            depth=depth,
+            limit=limit,
+        )
+
+    result = _with_projection(doing, as_json, work)
+    if as_json:
+        print_json(result)
+        return
+    _show_groups(result)
+
+
 @app.command()
 def components(
     around: str | None = AroundOption,
@@ -228,21 +256,7 @@ def components(
     as_json: bool = JsonOption,
 ) -> None:
     """Connected components, largest first, with their best-connected members."""
-
-    def work(session: Session) -> GroupsResult:
-        return service.groups(
-            session,
-            around=resolve_node(session, around, field="around") if around else None,
-            collection_id=collection,
-            depth=depth,
-            limit=limit,
-        )
-
-    result = _with_projection("finding components", as_json, work)
-    if as_json:
-        print_json(result)
-        return
-    _show_groups(result)
+    _groups("finding components", None, around, collection, depth, limit, as_json)
 
 
 @app.command()
@@ -255,22 +269,8 @@ def communities(
     as_json: bool = JsonOption,
 ) -> None:
     """Communities (Leiden, Louvain or label propagation), largest first."""
-
-    def work(session: Session) -> GroupsResult:
-        return service.groups(
-            session,
-            algorithm=algorithm,
-            around=resolve_node(session, around, field="around") if around else None,
-            collection_id=collection,
-            depth=depth,
-            limit=limit,
-        )
-
-    result = _with_projection(f"finding communities ({algorithm.value})", as_json, work)
-    if as_json:
-        print_json(result)
-        return
-    _show_groups(result)
+    doing = f"finding communities ({algorithm.value})"
+    _groups(doing, algorithm, around, collection, depth, limit, as_json)
 
 
 @app.command()
