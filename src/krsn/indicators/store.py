@@ -34,6 +34,7 @@ from krsn.db.types import utcnow
 from krsn.indicators import scoring
 from krsn.indicators.models import ThreatIndicator
 from krsn.indicators.normalise import Indicator, Kind
+from krsn.osint.search.schema import INDICATORS, bulk_indexed
 
 LAST_SEEN_GRAIN = timedelta(hours=1)
 
@@ -326,7 +327,8 @@ def _insert(connection: Connection, form: StorageForm, rows: list[tuple[Any, ...
     if form.sqlite:
         marks = ", ".join("?" * len(INSERT_COLUMNS))
         sql = f"INSERT INTO {_TABLE} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"  # noqa: S608
-        done = connection.exec_driver_sql(sql, rows)
+        with bulk_indexed(connection, INDICATORS):
+            done = connection.exec_driver_sql(sql, rows)
         if done.rowcount == len(rows):
             return {row[-1] for row in rows}
         # Some were there already: ask who owns each signature.

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
+from detection_support import seed_indicators
 from krsn.db import Database
+from krsn.indicators.models import IndicatorType, ThreatIndicator
+from krsn.indicators.normalise import hash_signature
 from krsn.osint.search import schema
+from krsn.osint.search.schemas import SearchIndex
+from krsn.osint.search.service import search
 
 
 def test_every_searched_table_has_its_triggers_at_head(db: Database) -> None:
@@ -48,3 +53,48 @@ def test_rebuild_gives_the_same_answers(db: Database) -> None:
     with db.transaction(readonly=True) as session:
         hits = service.search(session, q="rebuilt").items
     assert [hit.title for hit in hits] == ["rebuilt.example.com"]
+
+
+def test_ingested_indicators_are_indexed_in_bulk_and_the_flag_never_stays(db: Database) -> None:
+    seed_indicators(db, ["relay.bulk-load.example.net", "203.0.113.201", "https://x.example.org/a"])
+
+    with db.transaction(readonly=True) as session:
+        found = search(session, q="bulk", indices=[SearchIndex.INDICATORS])
+        titles = [hit.title for hit in found.items]
+        whole_ip = search(session, q="203.0.113.201", indices=[SearchIndex.INDICATORS])
+        stored = session.scalar(select(func.count()).select_from(ThreatIndicator))
+        if db.dialect == "sqlite":
+            indexed = session.execute(text(f"SELECT count(*) FROM {schema.INDICATORS.fts}"))
+            assert indexed.scalar() == stored
+            held = session.execute(text(f"SELECT count(*) FROM {schema.BULK}")).scalar()
+            assert held == 0
+    assert titles == ["relay.bulk-load.example.net"]
+    assert [hit.title for hit in whole_ip.items] == ["203.0.113.201"]
+
+
+def test_a_row_written_one_by_one_is_still_indexed_by_its_trigger(db: Database) -> None:
+    seed_indicators(db, ["first.example.net"])
+    with db.transaction() as session:
+        session.add(
+            ThreatIndicator(
+                indicator_type=IndicatorType.DOMAIN,
+                indicator_value="second.trigger-path.example.net",
+                hash_signature=hash_signature(
+                    IndicatorType.DOMAIN, "second.trigger-path.example.net"
+                ),
+            )
+        )
+    with db.transaction(readonly=True) as session:
+        found = search(session, q="trigger", indices=[SearchIndex.INDICATORS])
+    assert [hit.title for hit in found.items] == ["second.trigger-path.example.net"]
+
+
+def test_a_failed_bulk_load_holds_nothing_back_afterwards(sqlite_db: Database) -> None:
+    with sqlite_db.engine.begin() as connection:
+        try:
+            with schema.bulk_indexed(connection, schema.INDICATORS):
+                raise RuntimeError("the batch failed")
+        except RuntimeError:
+            pass
+        held = connection.execute(text(f"SELECT count(*) FROM {schema.BULK}")).scalar()
+    assert held == 0

@@ -26,6 +26,8 @@ drops that table's triggers and renumbers its rows: such a migration calls
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
@@ -70,6 +72,9 @@ INDICATORS = Indexed("threat_indicators", ("indicator_value",), "r.indicator_val
 
 INDEXED = (ENTITIES, DOCUMENTS, AUDIT_LOGS, INDICATORS)
 TRIGRAM = f"{TABLE_PREFIX}entities_trigram"
+# SQLite: a searched table named here has its insert trigger held back; the bulk writer
+# holding the row indexes its new rows in one statement instead (see bulk_indexed).
+BULK = f"{TABLE_PREFIX}bulk_load"
 
 _SQLITE_TOKENIZE = "tokenize = 'unicode61 remove_diacritics 2'"
 # Prefix indexes make 'ab*' and 'abc*' one doclist read instead of a merge of every term
@@ -104,6 +109,7 @@ def uninstall(connection: Connection) -> None:
         connection.exec_driver_sql(f"DROP TABLE IF EXISTS {spec.fts}_vocab")
         connection.exec_driver_sql(f"DROP TABLE IF EXISTS {spec.fts}")
     connection.exec_driver_sql(f"DROP TABLE IF EXISTS {TRIGRAM}")
+    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {BULK}")
 
 
 def rebuild(connection: Connection, *, only: Indexed | None = None) -> None:
@@ -123,8 +129,38 @@ def rebuild(connection: Connection, *, only: Indexed | None = None) -> None:
 # --- SQLite ---------------------------------------------------------------------------------
 
 
+@contextmanager
+def bulk_indexed(connection: Connection, spec: Indexed) -> Iterator[None]:
+    """Insert many rows into ``spec``'s table inside the block; on SQLite they are indexed
+    by one ``INSERT … SELECT`` at its end instead of a trigger per row (a fifth of the
+    cost), in the same transaction. Elsewhere a no-op: PostgreSQL's triggers already work
+    per statement.
+
+    SQLite runs one writer at a time and the flag row is never committed, so no other
+    connection's inserts are ever held back. New rows are the ones above the largest rowid
+    before the block (a table's rowids grow while its largest row stays).
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    run = connection.exec_driver_sql
+    before = run(f"SELECT coalesce(max(rowid), 0) FROM {spec.table}").scalar()  # noqa: S608
+    run(f"INSERT INTO {BULK} (table_name) VALUES (?)", (spec.table,))  # noqa: S608
+    try:
+        yield
+        columns = ", ".join(spec.columns)
+        run(
+            f"INSERT INTO {spec.fts} (rowid, {columns}) "  # noqa: S608 - fixed names
+            f"SELECT rowid, {columns} FROM {spec.table} WHERE rowid > ?",
+            (before,),
+        )
+    finally:
+        run(f"DELETE FROM {BULK} WHERE table_name = ?", (spec.table,))  # noqa: S608
+
+
 def _install_sqlite(connection: Connection) -> None:
     run = connection.exec_driver_sql
+    run(f"CREATE TABLE IF NOT EXISTS {BULK} (table_name TEXT PRIMARY KEY)")
     for spec in INDEXED:
         columns = ", ".join(spec.columns)
         run(
@@ -144,9 +180,10 @@ def _install_sqlite(connection: Connection) -> None:
         deletes = "".join(_sqlite_row(name, cols, "old", delete=True) for name, cols in targets)
         changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in spec.columns)
         of = ", ".join(spec.columns)
+        held = f"SELECT 1 FROM {BULK} WHERE table_name = '{spec.table}'"  # noqa: S608
         run(
             f"CREATE TRIGGER IF NOT EXISTS {spec.fts}_insert AFTER INSERT ON {spec.table} "
-            f"BEGIN {inserts} END"
+            f"WHEN NOT EXISTS ({held}) BEGIN {inserts} END"
         )
         run(
             f"CREATE TRIGGER IF NOT EXISTS {spec.fts}_delete AFTER DELETE ON {spec.table} "
