@@ -13,11 +13,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, Index, Numeric, String, true
+from sqlalchemy import Boolean, CheckConstraint, Connection, Index, Numeric, String, event, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from krsn.db.base import Base, created_at_column, range_check, updated_at_column, uuid_pk
 from krsn.db.types import JSONType, UTCDateTime, str_enum
+from krsn.osint.search.schema import INDICATORS, index_rows
 
 
 class IndicatorType(enum.StrEnum):
@@ -78,3 +79,12 @@ class ThreatIndicator(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # A digest of the canonical type and value, computed at ingestion.
     hash_signature: Mapped[str] = mapped_column(String(255), nullable=False)
+
+
+@event.listens_for(ThreatIndicator, "after_insert")
+def _index_for_search(_mapper: Any, connection: Connection, target: ThreatIndicator) -> None:
+    """On SQLite, new indicators have no insert trigger: the indicator store indexes its
+    batches itself (see krsn.osint.search.schema). One the ORM inserts is indexed here,
+    in its transaction."""
+    if connection.dialect.name == "sqlite":
+        index_rows(connection, INDICATORS, f"id = '{uuid.UUID(str(target.id)).hex}'")

@@ -72,9 +72,12 @@ INDICATORS = Indexed("threat_indicators", ("indicator_value",), "r.indicator_val
 
 INDEXED = (ENTITIES, DOCUMENTS, AUDIT_LOGS, INDICATORS)
 TRIGRAM = f"{TABLE_PREFIX}entities_trigram"
-# SQLite: a searched table named here has its insert trigger held back; the bulk writer
-# holding the row indexes its new rows in one statement instead (see bulk_indexed).
-BULK = f"{TABLE_PREFIX}bulk_load"
+# SQLite: tables whose new rows are indexed by their writer in one statement per batch
+# (bulk_indexed), not by an insert trigger. Any AFTER INSERT trigger on threat_indicators,
+# even one whose WHEN is false, doubled the cost of inserting a row there (about 27 µs
+# measured); the one writer of new indicators (the indicator store) indexes them itself,
+# and ORM inserts are indexed by a mapper event (krsn.indicators.models).
+DEFERRED = (INDICATORS,)
 
 _SQLITE_TOKENIZE = "tokenize = 'unicode61 remove_diacritics 2'"
 # Prefix indexes make 'ab*' and 'abc*' one doclist read instead of a merge of every term
@@ -109,7 +112,6 @@ def uninstall(connection: Connection) -> None:
         connection.exec_driver_sql(f"DROP TABLE IF EXISTS {spec.fts}_vocab")
         connection.exec_driver_sql(f"DROP TABLE IF EXISTS {spec.fts}")
     connection.exec_driver_sql(f"DROP TABLE IF EXISTS {TRIGRAM}")
-    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {BULK}")
 
 
 def rebuild(connection: Connection, *, only: Indexed | None = None) -> None:
@@ -131,36 +133,35 @@ def rebuild(connection: Connection, *, only: Indexed | None = None) -> None:
 
 @contextmanager
 def bulk_indexed(connection: Connection, spec: Indexed) -> Iterator[None]:
-    """Insert many rows into ``spec``'s table inside the block; on SQLite they are indexed
-    by one ``INSERT … SELECT`` at its end instead of a trigger per row (a fifth of the
-    cost), in the same transaction. Elsewhere a no-op: PostgreSQL's triggers already work
-    per statement.
+    """Insert rows into a :data:`DEFERRED` table inside the block; on SQLite they are
+    indexed at its end by one ``INSERT … SELECT``, in the same transaction. Elsewhere a
+    no-op: PostgreSQL's triggers already work per statement.
 
-    SQLite runs one writer at a time and the flag row is never committed, so no other
-    connection's inserts are ever held back. New rows are the ones above the largest rowid
-    before the block (a table's rowids grow while its largest row stays).
+    New rows are the ones above the largest rowid before the block: a rowid table's new
+    rowids grow past its largest, and SQLite runs one writer at a time.
     """
     if connection.dialect.name != "sqlite":
         yield
         return
+    if spec not in DEFERRED:
+        raise ValueError(f"{spec.table} is indexed by its insert trigger")
     run = connection.exec_driver_sql
     before = run(f"SELECT coalesce(max(rowid), 0) FROM {spec.table}").scalar()  # noqa: S608
-    run(f"INSERT INTO {BULK} (table_name) VALUES (?)", (spec.table,))  # noqa: S608
-    try:
-        yield
-        columns = ", ".join(spec.columns)
-        run(
-            f"INSERT INTO {spec.fts} (rowid, {columns}) "  # noqa: S608 - fixed names
-            f"SELECT rowid, {columns} FROM {spec.table} WHERE rowid > ?",
-            (before,),
-        )
-    finally:
-        run(f"DELETE FROM {BULK} WHERE table_name = ?", (spec.table,))  # noqa: S608
+    yield
+    index_rows(connection, spec, f"rowid > {int(before or 0)}")
+
+
+def index_rows(connection: Connection, spec: Indexed, where: str) -> None:
+    """Index the rows of a :data:`DEFERRED` table that ``where`` (fixed SQL) selects."""
+    columns = ", ".join(spec.columns)
+    connection.exec_driver_sql(
+        f"INSERT INTO {spec.fts} (rowid, {columns}) "  # noqa: S608 - fixed names
+        f"SELECT rowid, {columns} FROM {spec.table} WHERE {where}"
+    )
 
 
 def _install_sqlite(connection: Connection) -> None:
     run = connection.exec_driver_sql
-    run(f"CREATE TABLE IF NOT EXISTS {BULK} (table_name TEXT PRIMARY KEY)")
     for spec in INDEXED:
         columns = ", ".join(spec.columns)
         run(
@@ -180,11 +181,11 @@ def _install_sqlite(connection: Connection) -> None:
         deletes = "".join(_sqlite_row(name, cols, "old", delete=True) for name, cols in targets)
         changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in spec.columns)
         of = ", ".join(spec.columns)
-        held = f"SELECT 1 FROM {BULK} WHERE table_name = '{spec.table}'"  # noqa: S608
-        run(
-            f"CREATE TRIGGER IF NOT EXISTS {spec.fts}_insert AFTER INSERT ON {spec.table} "
-            f"WHEN NOT EXISTS ({held}) BEGIN {inserts} END"
-        )
+        if spec not in DEFERRED:
+            run(
+                f"CREATE TRIGGER IF NOT EXISTS {spec.fts}_insert AFTER INSERT ON {spec.table} "
+                f"BEGIN {inserts} END"
+            )
         run(
             f"CREATE TRIGGER IF NOT EXISTS {spec.fts}_delete AFTER DELETE ON {spec.table} "
             f"BEGIN {deletes} END"
