@@ -17,6 +17,7 @@ from krsn.detection.rules import service as rules
 from krsn.detection.watchlists import service as watchlists
 from krsn.feeds.scheduler import FeedScheduler
 from krsn.identity.audit import Actor
+from krsn.osint.graph.models import GraphChange, GraphChangeOp
 
 
 def test_tidy_deletes_expired_items_and_events_no_window_reaches(db: Database) -> None:
@@ -61,6 +62,27 @@ def test_tidy_deletes_expired_items_and_events_no_window_reaches(db: Database) -
         assert list(session.scalars(select(WatchlistItem.item_value))) == ["bad.example.org"]
         assert session.scalar(select(Watchlist.item_count)) == 1
         assert session.scalar(select(func.count()).select_from(RuleMatch)) == 1
+
+
+def test_tidy_forgets_graph_removals_no_projection_can_need(db: Database) -> None:
+    now = utcnow()
+    with db.transaction() as session:
+        for hours in (3, 1):
+            session.add(
+                GraphChange(
+                    op=GraphChangeOp.DELETE,
+                    node=f"entity:{uuid.uuid4()}",
+                    created_at=now - timedelta(hours=hours),
+                )
+            )
+
+    done = tidy(db, now=now)
+
+    assert done.pruned_graph_changes == 1
+    with db.transaction(readonly=True) as session:
+        kept = session.scalars(select(GraphChange.created_at)).all()
+    assert len(kept) == 1
+    assert now - kept[0] < timedelta(hours=2)
 
 
 def test_the_scheduler_pass_tidies_detection(db: Database, tmp_path, caplog) -> None:

@@ -1,6 +1,7 @@
-"""Detection's housekeeping, run by the background scheduler of ``krsn serve``: expired
-watchlist items are deleted (they stopped matching at their expiry already) and the events
-threshold and time-based rules counted are pruned once no window can reach them."""
+"""Housekeeping run by the background scheduler of ``krsn serve``: expired watchlist items
+are deleted (they stopped matching at their expiry already), the events threshold and
+time-based rules counted are pruned once no window can reach them, and so are the graph's
+logged removals once no projection can need them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from krsn.db import Database
 from krsn.db.types import utcnow
 from krsn.detection.rules.engine import prune
 from krsn.detection.watchlists.service import purge_expired
+from krsn.osint.graph.edges import prune_changes
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +22,7 @@ log = logging.getLogger(__name__)
 class Housekeeping:
     expired_items: int
     pruned_rule_matches: int
+    pruned_graph_changes: int = 0
 
 
 def tidy(database: Database, *, now: datetime | None = None) -> Housekeeping:
@@ -28,6 +31,7 @@ def tidy(database: Database, *, now: datetime | None = None) -> Housekeeping:
     with database.transaction() as session:
         expired = purge_expired(session, now=now)
         pruned = prune(session, now=now)
+        graph = prune_changes(session, now=now)
     if expired or pruned:
         log.info(
             "detection housekeeping: %d expired watchlist item(s) deleted, %d counted rule "
@@ -35,4 +39,6 @@ def tidy(database: Database, *, now: datetime | None = None) -> Housekeeping:
             expired,
             pruned,
         )
-    return Housekeeping(expired_items=expired, pruned_rule_matches=pruned)
+    return Housekeeping(
+        expired_items=expired, pruned_rule_matches=pruned, pruned_graph_changes=graph
+    )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
@@ -283,3 +283,15 @@ def repoint_node(session: Session, old: NodeRef, new: NodeRef) -> int:
 
 def _text(value: Any) -> str:
     return str(getattr(value, "value", value))
+
+
+# A projection older than its maximum age (an hour) reloads whole, so it never needs a
+# removal logged before then; two hours leaves room for a slow reload.
+CHANGES_KEPT = timedelta(hours=2)
+
+
+def prune_changes(session: Session, *, now: datetime | None = None) -> int:
+    """Delete the logged removals no projection can still need; how many."""
+    cutoff = (now or utcnow()) - CHANGES_KEPT
+    done = session.execute(delete(GraphChange).where(GraphChange.created_at < cutoff))
+    return int(getattr(done, "rowcount", 0) or 0)
