@@ -129,6 +129,36 @@ def test_a_watchlist_hit_counts_after_a_rescore_and_history_shows_the_change(
     assert hit["evidence"][0]["item"] == "tracked.example.com"
 
 
+def test_listing_and_unlisting_an_entity_value_rescores_it_at_once(
+    db: Database, investigation: Investigation
+) -> None:
+    investigation.store(record("l", Observed(EntityType.DOMAIN, "listed.example.com")))
+    entity = investigation.entity(EntityType.DOMAIN, "listed.example.com")
+    with db.transaction() as session:
+        listed = watchlists.create_watchlist(
+            session,
+            actor=Actor.system(),
+            values={"name": "listed", "list_type": WatchlistType.DOMAIN_BLACKLIST},
+        )
+        watchlists.add_items(
+            session, actor=Actor.system(), watchlist_id=listed.id, items=["listed[.]example.com"]
+        )
+    on_list = investigation.entity(EntityType.DOMAIN, "listed.example.com").risk_score
+
+    with db.transaction() as session:
+        watchlists.remove_values(
+            session, actor=Actor.system(), watchlist_id=listed.id, values=["listed.example.com"]
+        )
+
+    assert on_list == ONE_SOURCE + WEIGHTS["watchlist"]
+    assert investigation.entity(EntityType.DOMAIN, "listed.example.com").risk_score == ONE_SOURCE
+    assert [h.score for h in history(db, entity.id)] == [
+        ONE_SOURCE,
+        ONE_SOURCE + WEIGHTS["watchlist"],
+        ONE_SOURCE,
+    ]
+
+
 def test_a_high_risk_neighbour_raises_the_score_by_proximity(
     investigation: Investigation,
 ) -> None:

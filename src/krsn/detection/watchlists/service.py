@@ -59,7 +59,7 @@ from krsn.detection.watchlists.schemas import (
 from krsn.errors import Invalid, NotFound
 from krsn.identity import audit
 from krsn.identity.audit import Actor
-from krsn.indicators.models import ThreatIndicator
+from krsn.indicators.models import IndicatorType, ThreatIndicator
 from krsn.indicators.normalise import Indicator, Kind, normalise, require
 from krsn.indicators.service import search_prefixes
 from krsn.sharing import collections, knowledge, links
@@ -486,6 +486,7 @@ def _write(
         written = _upsert_postgresql(session, list(rows.values()))
     else:
         written = _upsert_sqlite(session, list(rows.values()))
+    _rescore_entities(session, [(v["item_type"], v["item_value"]) for v in rows.values()])
     new_ids = {values["id"] for values in rows.values()}
     added = len(written & new_ids)
     updated = len(written) - added
@@ -496,6 +497,28 @@ def _write(
 
 Progress = Callable[[int, int | None], None]
 """Told after each batch how many values were read so far, and of how many if known."""
+
+
+def _typed(values: Iterable[str]) -> list[tuple[WatchlistItemType, str]]:
+    """Stored item values with their item type."""
+    return [
+        (ITEM_TYPE[found.kind], found.value)
+        for value in values
+        if isinstance(found := normalise(value), Indicator)
+    ]
+
+
+def _rescore_entities(session: Session, items: Iterable[tuple[Any, str]]) -> None:
+    """An investigation's entity with a listed value has a watchlist factor in its risk
+    score: rescore those a change names (item type, canonical value)."""
+    from krsn.osint.risk.service import rescore_listed
+
+    rescore_listed(
+        session,
+        values=[
+            (IndicatorType(WatchlistItemType(item_type).value), value) for item_type, value in items
+        ],
+    )
 
 
 def _batched(entries: Iterable[_Entry]) -> Iterator[list[_Entry]]:
@@ -783,6 +806,7 @@ def remove_values(
                 .execution_options(synchronize_session=False)
             ).scalars()
         )
+    _rescore_entities(session, _typed(removed))
     count = _recount(session, row)
     not_found = [value for value in canonical if value not in removed]
     _audit_items(
@@ -818,6 +842,7 @@ def remove_item(
     )
     if value is None:
         raise NotFound(f"No item {item_id} in watchlist {row.id}.")
+    _rescore_entities(session, _typed([value]))
     count = _recount(session, row)
     _audit_items(
         session,

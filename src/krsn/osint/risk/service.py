@@ -37,9 +37,9 @@ from sqlalchemy.orm import Session
 
 from krsn.db.types import utcnow
 from krsn.detection.watchlists import matching
-from krsn.indicators.models import ThreatIndicator
+from krsn.indicators.models import IndicatorType, ThreatIndicator
 from krsn.indicators.normalise import Indicator, normalise
-from krsn.osint.entities.names import INDICATOR_TYPE
+from krsn.osint.entities.names import ENTITY_TYPE, INDICATOR_TYPE
 from krsn.osint.models import (
     CollectionItem,
     EdgeRelation,
@@ -470,3 +470,23 @@ def neighbours_of(session: Session, *, entity_ids: Collection[uuid.UUID]) -> set
                     if parsed is not None:
                         found.add(parsed)
     return found
+
+
+def rescore_listed(session: Session, *, values: Iterable[tuple[IndicatorType, str]]) -> int:
+    """Rescore the entities whose type and canonical value a watchlist change names (an
+    item added, changed or removed): their watchlist factor moved. Entities only covered
+    by an item (a subdomain of a listed domain, an address in a listed range) wait for
+    their next rescore. How many were rescored."""
+    from krsn.osint.entities.resolution import find
+
+    keys = {
+        (kind.value, value)
+        for indicator_type, value in values
+        if (kind := ENTITY_TYPE.get(indicator_type)) is not None
+    }
+    if not keys or session.execute(select(ENTITIES.c.id).limit(1)).first() is None:
+        return 0
+    entity_ids = set(find(session, keys).values())
+    if entity_ids:
+        rescore(session, entity_ids=entity_ids)
+    return len(entity_ids)
