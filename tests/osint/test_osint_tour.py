@@ -76,7 +76,6 @@ def test_a_new_investigator_follows_the_tour(
     cli.ok("collections", "run", "sanctions")
     cli.ok("watchlists", "create", "c2-watch", "--type", "domain_blacklist")
     cli.ok("watchlists", "add", "c2-watch", "example.com")
-    cli.ok("entities", "rescore", "domain:example.com")
 
     # 4. The 2-hop graph around the domain: the feed's indicator is a linked node with its
     #    score, the sanctioned owner is there too.
