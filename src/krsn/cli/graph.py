@@ -24,7 +24,7 @@ from krsn.db import get_database
 from krsn.identity.audit import Actor
 from krsn.osint.graph import service
 from krsn.osint.graph.expand import Filters
-from krsn.osint.graph.labels import resolve_node
+from krsn.osint.graph.labels import resolve_around, resolve_node
 from krsn.osint.graph.projection import projection_for
 from krsn.osint.graph.schemas import (
     Algorithm,
@@ -180,7 +180,7 @@ def rank(
         return service.rank(
             session,
             algorithm=algorithm,
-            around=resolve_node(session, around, field="around") if around else None,
+            around=resolve_around(session, around),
             collection_id=collection,
             depth=depth,
             limit=limit,
@@ -234,7 +234,7 @@ def _groups(
         return service.groups(
             session,
             algorithm=algorithm,
-            around=resolve_node(session, around, field="around") if around else None,
+            around=resolve_around(session, around),
             collection_id=collection,
             depth=depth,
             limit=limit,

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query
 from krsn.dependencies import DbSession, IntelWriter, Reader
 from krsn.osint.graph import service
 from krsn.osint.graph.expand import Filters
-from krsn.osint.graph.labels import label_nodes, resolve_node
+from krsn.osint.graph.labels import label_nodes, resolve_around, resolve_node
 from krsn.osint.graph.projection import projection_for
 from krsn.osint.graph.schemas import (
     Algorithm,
@@ -151,7 +151,7 @@ def rank(
     return service.rank(
         session,
         algorithm=algorithm,
-        around=resolve_node(session, around, field="around") if around else None,
+        around=resolve_around(session, around),
         collection_id=collection_id,
         depth=depth,
         limit=limit,
@@ -170,7 +170,7 @@ def components(
     """Connected components, largest first, each with its best-connected members."""
     return service.groups(
         session,
-        around=resolve_node(session, around, field="around") if around else None,
+        around=resolve_around(session, around),
         collection_id=collection_id,
         depth=depth,
         limit=limit,
@@ -191,7 +191,7 @@ def communities(
     return service.groups(
         session,
         algorithm=algorithm,
-        around=resolve_node(session, around, field="around") if around else None,
+        around=resolve_around(session, around),
         collection_id=collection_id,
         depth=depth,
         limit=limit,

@@ -122,6 +122,11 @@ def label_nodes(session: Session, nodes: Iterable[str]) -> list[NodeLabel]:
     return labels
 
 
+def resolve_around(session: Session, text: str | None) -> NodeRef | None:
+    """The node a subgraph is centred on (``around``), or None for no centre."""
+    return resolve_node(session, text, field="around") if text else None
+
+
 def resolve_node(session: Session, text: str, *, field: str = "node") -> NodeRef:
     """A node from ``kind:id`` or ``entity_type:value``; NotFound when nothing is there."""
     kind, sep, value = text.strip().partition(":")
