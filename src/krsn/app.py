@@ -10,10 +10,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 
 from krsn import __version__
 from krsn.config import Settings, get_settings
+from krsn.dashboards.api import routers as dashboard_routers
 from krsn.db import Database
 from krsn.detection.api import routers as detection_routers
 from krsn.errors import install_handlers, problem
@@ -27,6 +28,7 @@ from krsn.security.stores import build_rate_limiter, build_session_store
 from krsn.sharing.api import routers as sharing_routers
 from krsn.sharing.stix.api import routers as stix_routers
 from krsn.sharing.taxii.api import router as taxii_router
+from krsn.ui import page_route
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +134,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         *stix_routers,
         *detection_routers,
         *osint_routers,
+        *dashboard_routers,
     ]:
         api.include_router(router)
     app.include_router(api)
@@ -176,12 +179,14 @@ def _add_health_routes(app: FastAPI) -> None:
 
 
 def _add_pages(app: FastAPI) -> None:
-    @app.get("/", include_in_schema=False)
-    def index() -> HTMLResponse:
-        return HTMLResponse(
+    # Appended after every other route, so the API, TAXII and the health checks match first.
+    app.router.routes.append(
+        page_route(
             "<!doctype html><html lang=en><head><meta charset=utf-8><title>KRSN-RT2I</title>"
             "</head><body><h1>KRSN-RT2I</h1><p>The REST API is under "
             f"<code>{API_PREFIX}</code>; its OpenAPI document is "
             f"<a href='{API_PREFIX}/openapi.json'>{API_PREFIX}/openapi.json</a>.</p>"
-            "</body></html>"
+            "<p>The web UI is not built: run <code>make ui</code> in the repository, then "
+            "reload this page.</p></body></html>"
         )
+    )

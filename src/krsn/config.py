@@ -32,6 +32,11 @@ class Settings(BaseSettings):
         description="Key that encrypts secrets at rest (MFA seeds, credentials). Unset: "
         "generated once into <data_dir>/secret.key.",
     )
+    ui_dir: Path | None = Field(
+        None,
+        description="Folder of the built web UI (its index.html and assets/), served at /. "
+        "Unset: web/dist of the repository the package runs from (built by `make ui`).",
+    )
     host: str = Field("127.0.0.1", description="Address `krsn serve` binds to.")
     port: int = Field(8000, description="Port `krsn serve` listens on.")
     session_ttl_seconds: int = Field(86400, description="Lifetime of a browser session.")
@@ -182,6 +187,12 @@ class Settings(BaseSettings):
         description="JSON body posted to the SMS provider; {to} (E.164 number) and {message} "
         "are replaced by JSON-escaped text.",
     )
+
+    def resolved_ui_dir(self) -> Path:
+        """The configured UI folder, or web/dist beside the source tree of this package."""
+        if self.ui_dir is not None:
+            return self.ui_dir
+        return Path(__file__).resolve().parents[2] / "web" / "dist"
 
     def resolved_secret_key(self) -> str:
         """The configured key, or the one kept in ``<data_dir>/secret.key`` (made on first use)."""

@@ -1,19 +1,20 @@
-"""REST routes of threat sources and feeds: the template gallery, CRUD, run now, run
-history and the parsing-rules preview."""
+"""REST routes of threat sources and feeds: the template gallery, CRUD, run now, file
+upload, run history and the parsing-rules preview."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Form, Path, Query, Request, Response
 
 from krsn.config import Settings
 from krsn.db import Database
 from krsn.dependencies import DbSession, IntelWriter, Reader
+from krsn.errors import Invalid
 from krsn.feeds import service, sources
 from krsn.feeds.models import ThreatFeed, ThreatSource, ThreatSourceType
-from krsn.feeds.runner import run_feed
+from krsn.feeds.runner import ingest_upload, run_feed
 from krsn.feeds.schemas import (
     CredentialRead,
     FeedCreate,
@@ -22,6 +23,7 @@ from krsn.feeds.schemas import (
     FeedRuns,
     FeedTemplateRead,
     FeedUpdate,
+    FeedUpload,
     PreviewRequest,
     PreviewResponse,
     PreviewRow,
@@ -234,6 +236,38 @@ def run_now(feed: FeedKey, principal: IntelWriter, request: Request) -> dict[str
         actor=principal.actor,
         suppressor=default_index(settings),
     )
+
+
+@feeds_router.post(
+    "/{feed}/upload", response_model=FeedRun, summary="Ingest a file as a run of a feed"
+)
+def upload(
+    feed: FeedKey,
+    principal: IntelWriter,
+    request: Request,
+    form: Annotated[FeedUpload, Form()],
+) -> dict[str, Any]:
+    """Read an uploaded file exactly as the feed's download would be read (its format and
+    parsing rules), credit it to the feed's provider, and record it in the feed's run
+    history; the feed's schedule is unchanged. A file that cannot be read is a 422 whose
+    ``run`` is the failed run recorded in the history."""
+    # No request transaction here: the run commits batch by batch in its own.
+    database: Database = request.app.state.database
+    settings: Settings = request.app.state.settings
+    run = ingest_upload(
+        database,
+        feed=feed,
+        body=form.file.file,
+        file_name=form.file.filename,
+        settings=settings,
+        actor=principal.actor,
+        suppressor=default_index(settings),
+    )
+    if run.get("status") == "failed":
+        refused = Invalid("file", str(run.get("error")))
+        refused.extra["run"] = FeedRun.model_validate(run).model_dump(mode="json")
+        raise refused
+    return run
 
 
 @feeds_router.get("/{feed}/runs", response_model=FeedRuns, summary="A feed's run history")

@@ -4,12 +4,14 @@ The same function serves ``krsn feeds run``, the API's "run now" and the schedul
 download happens outside any transaction, with the source's credential; each ingested batch
 commits on its own; the run record and the next scheduled time are written at the end,
 success or failure alike. :func:`run_due` claims each due feed before running it, so two
-schedulers on one database never run a feed twice at once.
+schedulers on one database never run a feed twice at once. :func:`ingest_upload` reads a
+file sent by hand through the same parsing, storing and recording as a run.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
@@ -25,7 +27,7 @@ from sqlalchemy import select
 from krsn.config import Settings
 from krsn.db import Database
 from krsn.db.types import utcnow
-from krsn.errors import KrsnError
+from krsn.errors import Invalid, KrsnError
 from krsn.feeds import taxii_client
 from krsn.feeds.egress import EgressRefused
 from krsn.feeds.fetch import CANCELLED, FetchError, fetch
@@ -106,6 +108,165 @@ def _event_opener(manifest_url: str, limits: dict[str, Any]) -> Callable[[str], 
     return open_event
 
 
+@dataclass(frozen=True, slots=True)
+class _FeedSetup:
+    """What a run needs of its feed and provider, read before anything is fetched."""
+
+    id: uuid.UUID
+    name: str
+    url: str
+    format_name: str
+    rules: dict[str, Any]
+    stats: dict[str, Any]
+    source: SourceRef
+    # Decrypted on reading, kept in memory only for this run; never logged or recorded.
+    credential: dict[str, Any] | None = field(repr=False)
+
+    @property
+    def ref(self) -> FeedRef:
+        return FeedRef(
+            id=self.id, default_confidence=self.stats.get("default_confidence"), name=self.name
+        )
+
+
+def _read_feed(database: Database, feed: str) -> _FeedSetup:
+    with database.transaction(readonly=True) as session:
+        row = get_feed(session, feed)
+        source_row = session.get(ThreatSource, row.source_id)
+        assert source_row is not None
+        return _FeedSetup(
+            id=row.id,
+            name=row.feed_name,
+            url=row.feed_url or "",
+            format_name=row.format.value if row.format else "",
+            rules=dict(row.parsing_rules or {}),
+            stats=dict(row.feed_statistics or {}),
+            source=SourceRef(
+                id=source_row.id,
+                name=source_row.name,
+                reliability=float(source_row.reliability_score)
+                if source_row.reliability_score is not None
+                else None,
+            ),
+            credential=source_row.authentication_config,
+        )
+
+
+class _Committed:
+    """Counts the rows whose batches are committed, passing each count on."""
+
+    def __init__(self, then: Callable[[int], None] | None) -> None:
+        self.rows = 0
+        self.then = then
+
+    def __call__(self, rows: int) -> None:
+        self.rows = rows
+        if self.then is not None:
+            self.then(rows)
+
+
+def _store(
+    database: Database,
+    feed: _FeedSetup,
+    body: BinaryIO,
+    *,
+    run_id: str,
+    settings: Settings,
+    actor: Actor,
+    suppressor: Suppressor | None,
+    committed: _Committed,
+    stop: threading.Event | None,
+    rows: Iterable[ParsedRow | ParseError] | None = None,
+) -> dict[str, Any]:
+    """Store what ``body`` holds under the feed's format and rules; the run's counts.
+
+    Any format but STIX goes row by row (``rows``, when given, are parsed already, as a MISP
+    manifest's events are), each batch committed on its own.
+    """
+    if feed.format_name == FeedFormat.STIX:
+        # Through the STIX import, so the bundle's actors, campaigns, reports and
+        # relationships are kept too, not only its indicator values.
+        return _import_stix(
+            database,
+            body=body.read(),
+            source=feed.source,
+            feed=feed.ref,
+            rules=feed.rules,
+            actor=actor,
+            suppressor=suppressor,
+            run_id=run_id,
+            on_progress=committed,
+        )
+    if rows is None:
+        rows = get_format(feed.format_name).parse(body, feed.rules)
+    return ingest(
+        database,
+        rows=_until_stopped(rows, stop),
+        source=feed.source,
+        feed=feed.ref,
+        suppressor=suppressor,
+        on_progress=committed,
+        run_id=run_id,
+        batch_size=settings.ingest_batch_rows,
+    ).as_dict()
+
+
+def _add_correlations(database: Database, feed: _FeedSetup, run: dict[str, Any]) -> None:
+    try:
+        run["correlations"] = _correlate(database, feed_id=feed.id, since=run["started_at"])
+    except Exception:
+        # The indicators are stored; a discovery fault must not fail the run.
+        log.exception("feed %s: correlation discovery failed", feed.name, extra={"feed": feed.name})
+        run["correlations"] = {"error": "correlation discovery failed; see the log"}
+
+
+def _fail(run: dict[str, Any], detail: str, committed: _Committed) -> str:
+    """Mark the run failed; rows already committed are named, never dropped unsaid."""
+    if committed.rows:
+        run["parsed"] = committed.rows
+        detail = f"{detail}; the {committed.rows:,} rows read before it were ingested and are kept"
+    run.update(status="failed", error=detail)
+    return detail
+
+
+def _record(
+    database: Database,
+    feed: _FeedSetup,
+    run: dict[str, Any],
+    *,
+    actor: Actor,
+    action: str,
+    succeeded: bool,
+    scheduled: bool = True,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    state: dict[str, Any] | None = None,
+    next_run: datetime | None = None,
+) -> None:
+    """Add the run to the feed's history and the audit log, in one transaction."""
+    with database.transaction() as session:
+        row = get_feed(session, str(feed.id))
+        record_run(
+            row,
+            run,
+            etag=etag,
+            last_modified=last_modified,
+            succeeded=succeeded,
+            state=state,
+            next_run=next_run,
+            scheduled=scheduled,
+        )
+        audit.record(
+            session,
+            actor=actor,
+            action=action,
+            resource_type="threat_feed",
+            resource_id=feed.id,
+            details={k: v for k, v in run.items() if k != "errors"},
+            severity=AuditSeverity.INFO if succeeded else AuditSeverity.WARNING,
+        )
+
+
 def run_feed(
     database: Database,
     *,
@@ -121,24 +282,9 @@ def run_feed(
     Setting ``stop`` ends the run early (between retries, chunks or rows); it is recorded as
     failed and due again at once. An unexpected error is recorded too, then re-raised.
     """
-    with database.transaction(readonly=True) as session:
-        row = get_feed(session, feed)
-        source_row = session.get(ThreatSource, row.source_id)
-        assert source_row is not None
-        feed_id, name, url = row.id, row.feed_name, row.feed_url or ""
-        format_name = row.format.value if row.format else ""
-        rules = dict(row.parsing_rules or {})
-        stats = dict(row.feed_statistics or {})
-        source = SourceRef(
-            id=source_row.id,
-            name=source_row.name,
-            reliability=float(source_row.reliability_score)
-            if source_row.reliability_score is not None
-            else None,
-        )
-        # Decrypted here, kept in memory only for this run; never logged or recorded.
-        credential_config = source_row.authentication_config
-    confidence = stats.get("default_confidence")
+    setup = _read_feed(database, feed)
+    name, url, format_name = setup.name, setup.url, setup.format_name
+    rules, stats = setup.rules, setup.stats
     run: dict[str, Any] = {
         "run_id": f"run-{uuid.uuid4()}",
         "started_at": datetime.now(UTC).isoformat(),
@@ -148,10 +294,11 @@ def run_feed(
     succeeded = False
     state: dict[str, Any] = {}
     unexpected: Exception | None = None
+    committed = _Committed(on_progress)
     try:
         limits = {
             **_limits(settings, label=name, stop=stop),
-            **request_credentials(credential_config).as_fetch_options(),
+            **request_credentials(setup.credential).as_fetch_options(),
         }
         if format_name == FeedFormat.TAXII:
             polled = taxii_client.run_collection(
@@ -160,8 +307,8 @@ def run_feed(
                 rules=rules,
                 state=stats,
                 fetch_options=limits,
-                source=source,
-                feed=FeedRef(id=feed_id, default_confidence=confidence, name=name),
+                source=setup.source,
+                feed=setup.ref,
                 suppressor=suppressor,
                 on_progress=on_progress,
                 run_id=run["run_id"],
@@ -183,82 +330,136 @@ def run_feed(
                 else:
                     assert result.body is not None
                     body = cast(BinaryIO, result.body)
-                    if format_name == FeedFormat.STIX:
-                        # Through the STIX import, so the bundle's actors, campaigns, reports
-                        # and relationships are kept too, not only its indicator values.
-                        counts = _import_stix(
-                            database,
-                            body=body.read(),
-                            source=source,
-                            feed=FeedRef(id=feed_id, default_confidence=confidence, name=name),
-                            rules=rules,
-                            actor=actor,
-                            suppressor=suppressor,
-                            run_id=run["run_id"],
-                            on_progress=on_progress,
+                    rows = None
+                    if _is_misp_manifest(format_name, url):
+                        since_text = stats.get("misp_since")
+                        since = datetime.fromisoformat(since_text) if since_text else None
+                        rows = cast(MispFormat, parser).parse_feed(
+                            body, _event_opener(url, limits), rules, since=since
                         )
-                    else:
-                        if _is_misp_manifest(format_name, url):
-                            since_text = stats.get("misp_since")
-                            since = datetime.fromisoformat(since_text) if since_text else None
-                            rows = cast(MispFormat, parser).parse_feed(
-                                body, _event_opener(url, limits), rules, since=since
-                            )
-                            state["misp_since"] = run["started_at"]
-                        else:
-                            rows = parser.parse(body, rules)
-                        counts = ingest(
-                            database,
-                            rows=_until_stopped(rows, stop),
-                            source=source,
-                            feed=FeedRef(id=feed_id, default_confidence=confidence, name=name),
-                            suppressor=suppressor,
-                            on_progress=on_progress,
-                            run_id=run["run_id"],
-                            batch_size=settings.ingest_batch_rows,
-                        ).as_dict()
+                        state["misp_since"] = run["started_at"]
+                    counts = _store(
+                        database,
+                        setup,
+                        body,
+                        run_id=run["run_id"],
+                        settings=settings,
+                        actor=actor,
+                        suppressor=suppressor,
+                        committed=committed,
+                        stop=stop,
+                        rows=rows,
+                    )
                     run.update(status="ok", **counts)
                     run["errors"] = run["errors"][:20]
         succeeded = True
-        try:
-            run["correlations"] = _correlate(database, feed_id=feed_id, since=run["started_at"])
-        except Exception:
-            # The indicators are stored; a discovery fault must not fail the run.
-            log.exception("feed %s: correlation discovery failed", name, extra={"feed": name})
-            run["correlations"] = {"error": "correlation discovery failed; see the log"}
+        _add_correlations(database, setup, run)
     except (FetchError, FormatError, KrsnError, httpx.InvalidURL, ValueError) as exc:
         # A stored URL the client cannot use is the feed's fault: record it, never crash.
-        detail = exc.detail if isinstance(exc, KrsnError) else str(exc)
-        run.update(status="failed", error=detail)
+        detail = _fail(run, exc.detail if isinstance(exc, KrsnError) else str(exc), committed)
         log.warning("feed %s failed: %s", name, detail, extra={"feed": name})
     except Exception as exc:
         # A fault of ours, not the feed's: recorded like any failure, then re-raised.
         unexpected = exc
-        run.update(status="failed", error=f"internal error ({type(exc).__name__}); see the log")
+        _fail(run, f"internal error ({type(exc).__name__}); see the log", committed)
         log.exception("feed %s: the run failed unexpectedly", name, extra={"feed": name})
     run["duration_s"] = round(time.perf_counter() - started, 3)
     # A run cut short by a shutdown is due again as soon as a scheduler runs.
     cut_short = not succeeded and stop is not None and stop.is_set()
-    with database.transaction() as session:
-        row = get_feed(session, str(feed_id))
-        record_run(
-            row,
-            run,
-            etag=etag,
-            last_modified=last_modified,
-            succeeded=succeeded,
-            state=state,
-            next_run=utcnow() if cut_short else None,
-        )
-        audit.record(
-            session,
+    _record(
+        database,
+        setup,
+        run,
+        actor=actor,
+        action="threat_feed.run",
+        succeeded=succeeded,
+        etag=etag,
+        last_modified=last_modified,
+        state=state,
+        next_run=utcnow() if cut_short else None,
+    )
+    if unexpected is not None:
+        raise unexpected
+    return run
+
+
+def _file_label(name: str | None) -> str | None:
+    """An uploaded file's name as recorded: its last part, printable, at most 255 characters."""
+    if not name:
+        return None
+    last = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return "".join(ch for ch in last if ch.isprintable())[:255] or None
+
+
+def ingest_upload(
+    database: Database,
+    *,
+    feed: str,
+    body: BinaryIO,
+    file_name: str | None,
+    settings: Settings,
+    actor: Actor,
+    suppressor: Suppressor | None = None,
+) -> dict[str, Any]:
+    """Ingest a file as one run of the feed: read with its format and parsing rules, credited
+    to its provider, correlated, recorded in its run history (``trigger`` ``upload``) and
+    audited; returns the run record. The feed's schedule and conditional-download state stay
+    as they were. A file that cannot be read is recorded as a failed run, and returned.
+    """
+    setup = _read_feed(database, feed)
+    if setup.format_name == FeedFormat.TAXII:
+        raise Invalid("file", "a TAXII feed is polled from its server; it takes no file")
+    body.seek(0, os.SEEK_END)
+    size = body.tell()
+    body.seek(0)
+    run: dict[str, Any] = {
+        "run_id": f"run-{uuid.uuid4()}",
+        "started_at": datetime.now(UTC).isoformat(),
+        "trigger": "upload",
+        "file": _file_label(file_name),
+        "uploaded_bytes": size,
+    }
+    started = time.perf_counter()
+    succeeded = False
+    unexpected: Exception | None = None
+    committed = _Committed(None)
+    try:
+        counts = _store(
+            database,
+            setup,
+            body,
+            run_id=run["run_id"],
+            settings=settings,
             actor=actor,
-            action="threat_feed.run",
-            resource_type="threat_feed",
-            resource_id=feed_id,
-            details={k: v for k, v in run.items() if k != "errors"},
-            severity=AuditSeverity.INFO if succeeded else AuditSeverity.WARNING,
+            suppressor=suppressor,
+            committed=committed,
+            stop=None,
         )
+        run.update(status="ok", **counts)
+        run["errors"] = run["errors"][:20]
+        succeeded = True
+        _add_correlations(database, setup, run)
+    except (FormatError, KrsnError, ValueError) as exc:
+        detail = _fail(run, exc.detail if isinstance(exc, KrsnError) else str(exc), committed)
+        log.warning(
+            "feed %s: uploaded file refused: %s", setup.name, detail, extra={"feed": setup.name}
+        )
+    except Exception as exc:
+        unexpected = exc
+        _fail(run, f"internal error ({type(exc).__name__}); see the log", committed)
+        log.exception(
+            "feed %s: the upload failed unexpectedly", setup.name, extra={"feed": setup.name}
+        )
+    run["duration_s"] = round(time.perf_counter() - started, 3)
+    _record(
+        database,
+        setup,
+        run,
+        actor=actor,
+        action="threat_feed.upload",
+        succeeded=succeeded,
+        scheduled=False,
+    )
     if unexpected is not None:
         raise unexpected
     return run

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 
+from fastapi import UploadFile
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -308,6 +309,17 @@ class FeedRun(BaseModel):
     attempts: int | None = None
     error: str | None = None
     errors: list[dict[str, Any]] | None = None
+    trigger: str | None = Field(
+        None, description="upload for a file sent by hand; absent for a download."
+    )
+    file: str | None = Field(None, description="The uploaded file's name.")
+    uploaded_bytes: int | None = None
+
+
+class FeedUpload(BaseModel):
+    """The multipart form of a file upload."""
+
+    file: UploadFile = Field(description="The feed's content, in the feed's format.")
 
 
 class FeedRead(BaseModel):

@@ -224,26 +224,30 @@ def record_run(
     succeeded: bool,
     state: dict[str, Any] | None = None,
     next_run: datetime | None = None,
+    scheduled: bool = True,
 ) -> None:
     """Append a run to the feed's statistics and schedule the next one.
 
     ``state`` (kept only when the run succeeded) is what the next run resumes from, such as
     the time up to which a MISP feed's events were read. The next run is a period from now,
-    or ``next_run`` (a run cut short by a shutdown is due again at once).
+    or ``next_run`` (a run cut short by a shutdown is due again at once). A run that did not
+    download the feed (``scheduled`` false: a file uploaded by hand) leaves the schedule and
+    the last successful download as they were.
     """
     stats = dict(feed.feed_statistics or {})
     if succeeded and state:
         stats.update(state)
     runs = [run, *list(stats.get("runs") or [])][:MAX_RUNS_KEPT]
     stats["runs"] = runs
-    if succeeded:
+    if succeeded and scheduled:
         if etag is not None or last_modified is not None:
             stats["etag"], stats["last_modified"] = etag, last_modified
         feed.last_successful_update = utcnow()
     feed.feed_statistics = stats
-    feed.next_scheduled_update = next_run or utcnow() + timedelta(
-        minutes=feed.update_frequency_minutes or DEFAULT_FREQUENCY
-    )
+    if scheduled:
+        feed.next_scheduled_update = next_run or utcnow() + timedelta(
+            minutes=feed.update_frequency_minutes or DEFAULT_FREQUENCY
+        )
 
 
 FEED_CHANGES = frozenset(

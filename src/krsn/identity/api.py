@@ -41,6 +41,7 @@ from krsn.identity.schemas import (
     OrganizationUpdate,
     PasswordChange,
     PasswordReset,
+    RoleRead,
     UserCreate,
     UserCreated,
     UserRead,
@@ -49,6 +50,7 @@ from krsn.identity.schemas import (
 from krsn.routing import ApiRoute
 from krsn.schemas import Cursor, Limit, Page, UtcDateTime, page_of
 from krsn.security import mfa
+from krsn.security.permissions import ROLE_ACTIONS, ROLE_DESCRIPTIONS, Action
 from krsn.security.sessions import SessionStore
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"], route_class=ApiRoute)
@@ -59,6 +61,7 @@ audit_router = APIRouter(prefix="/audit-logs", tags=["audit"], route_class=ApiRo
 config_router = APIRouter(
     prefix="/system/config", tags=["system configuration"], route_class=ApiRoute
 )
+roles_router = APIRouter(prefix="/roles", tags=["roles"], route_class=ApiRoute)
 
 
 def _page(result: Any, schema: type[Any]) -> dict[str, Any]:
@@ -468,4 +471,28 @@ def delete_config(key: str, principal: Admin, session: DbSession) -> Response:
     return Response(status_code=204)
 
 
-routers = [auth_router, users_router, keys_router, orgs_router, audit_router, config_router]
+# --- roles ----------------------------------------------------------------------------------
+
+
+@roles_router.get("", response_model=list[RoleRead], summary="List roles and their permissions")
+def list_roles(principal: Reader) -> list[RoleRead]:
+    """Every role, most privileged first, with the actions it allows: the permission matrix."""
+    return [
+        RoleRead(
+            role=role,
+            actions=[action for action in Action if action in ROLE_ACTIONS[role]],
+            description=ROLE_DESCRIPTIONS[role],
+        )
+        for role in Role
+    ]
+
+
+routers = [
+    auth_router,
+    users_router,
+    keys_router,
+    orgs_router,
+    audit_router,
+    config_router,
+    roles_router,
+]

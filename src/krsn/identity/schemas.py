@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from krsn.identity.models import AuditSeverity, ConfigCategory, OrganizationSize, Role
 from krsn.schemas import UtcDateTime
+from krsn.security.permissions import Action
 
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,99}$"
 
@@ -234,3 +235,14 @@ class ConfigWrite(Strict):
     value: Any
     description: str | None = None
     category: ConfigCategory | None = None
+
+
+class RoleRead(BaseModel):
+    """A role and what it may do: one row of the permission matrix."""
+
+    role: Role
+    actions: list[Action] = Field(
+        description="read, account, write_own, write_intel or admin; an API key's scopes "
+        "narrow them further."
+    )
+    description: str

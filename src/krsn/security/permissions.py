@@ -32,6 +32,13 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset(Action),
 }
 
+ROLE_DESCRIPTIONS: dict[Role, str] = {
+    Role.VIEWER: "Reads what it may see; changes only its own account (password, MFA, API keys).",
+    Role.USER: "A viewer who also writes what it owns: collections, workflows, dashboards.",
+    Role.ANALYST: "A user who also works all intelligence: indicators, feeds, alerts, incidents.",
+    Role.ADMIN: "An analyst who also manages users, organizations, the audit log and settings.",
+}
+
 # An API key carries scopes; a scope grants the actions listed, never more than the role.
 SCOPE_ACTIONS: dict[str, frozenset[Action]] = {
     "read": frozenset({Action.READ}),

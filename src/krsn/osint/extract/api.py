@@ -10,7 +10,7 @@ upload.
 from __future__ import annotations
 
 from email.message import Message
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import ValidationError
@@ -38,6 +38,25 @@ def _media_type(request: Request) -> str:
     return message.get_content_type()
 
 
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    # A schema placed in openapi_extra keeps its own "$defs", which "#/$defs/..." cannot reach
+    # from inside the OpenAPI document: inline them, so client generators can resolve it.
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(value) for value in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
 async def _upload(request: Request) -> tuple[str, bytes]:
     # Read on the event loop; the work itself runs in the thread pool (a sync route).
     return _media_type(request), await request.body()
@@ -51,7 +70,7 @@ async def _upload(request: Request) -> tuple[str, bytes]:
         "requestBody": {
             "required": True,
             "content": {
-                _JSON: {"schema": ExtractRequest.model_json_schema()},
+                _JSON: {"schema": _inlined(ExtractRequest.model_json_schema())},
                 **{kind: {"schema": {"type": "string", "format": "binary"}} for kind in MIME_TYPES},
             },
         }
