@@ -109,8 +109,9 @@ def ui_response(root: Path, path: str, headers: Headers) -> Response | None:
     file = _regular_file(root, parts)
     if file is not None:
         return _file_response(file, ASSETS_CACHE if in_assets else PAGE_CACHE, headers)
-    if in_assets or "." in parts[-1]:
-        # A missing file is a 404, never the page: a stale script must not get HTML back.
+    if in_assets or (len(parts) == 1 and "." in parts[0]):
+        # A missing file is a 404, never the page: a stale script or icon must not get HTML
+        # back. Deeper paths are pages even with a dot (/indicators/evil.example.org).
         return None
     return _file_response(index, PAGE_CACHE, headers)
 

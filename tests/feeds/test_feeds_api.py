@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import func, select
 
-from krsn.feeds.models import ThreatIntelligence
+from krsn.feeds.models import ThreatFeed, ThreatIntelligence
 from krsn.identity.models import AuditLog
 
 FEEDS = "/api/v1/feeds"
@@ -290,3 +290,24 @@ def test_the_preview_tries_other_rules_and_names_bad_ones(api):
     )
     assert bad.status_code == 422
     assert bad.json()["field"] == "parsing_rules.regex"
+
+
+def test_a_new_feed_is_previewed_before_it_exists(api):
+    api.login_as("vic", "viewer")
+    rules = {"header": True, "columns": {"value": "dst_ip"}}
+    sample = "first_seen,dst_ip\n2026-11-01,198.51.100.10\n2026-11-01,not an ip\n"
+    response = api.post(
+        "/api/v1/feed-preview", json={"format": "csv", "sample": sample, "parsing_rules": rules}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [r["canonical"] for r in body["rows"]] == ["198.51.100.10", None]
+    assert body["accepted"] == 1 and body["rejected"] == 1
+    bad = api.post(
+        "/api/v1/feed-preview",
+        json={"format": "text", "sample": "x", "parsing_rules": {"regex": "(("}},
+    )
+    assert bad.status_code == 422
+    assert bad.json()["field"] == "parsing_rules.regex"
+    with api.database.transaction(readonly=True) as session:
+        assert session.scalar(select(func.count()).select_from(ThreatFeed)) == 0

@@ -145,7 +145,10 @@ def test_an_indicator_is_mapped_to_an_attack_technique(api, seed_indicators, mak
     assert mapped.status_code == 201, mapped.text
     assert mapped.json()["technique_id"] == "T1059.001"
     shown = api.get(f"{TECHNIQUES}/T1059.001").json()
-    assert shown["analyst_links"] == 1
+    assert shown["analyst_links"] == 1 and shown["indicator_count"] == 1
+    # The list carries each technique's coverage, which the matrix is coloured by.
+    listed_all = api.get(TECHNIQUES, params={"q": "T1059"}).json()["items"]
+    assert {t["technique_id"]: t["indicator_count"] for t in listed_all}["T1059.001"] == 1
     assert shown["technique_name"] == "PowerShell"
     listed = api.get(f"{TECHNIQUES}/T1059.001/indicators").json()
     assert [m["indicator"]["id"] for m in listed["items"]] == [ids["evil.example.org"]]

@@ -27,6 +27,7 @@ from krsn.feeds.schemas import (
     PreviewRequest,
     PreviewResponse,
     PreviewRow,
+    SamplePreviewRequest,
     TemplateFeedCreate,
     ThreatSourceCreate,
     ThreatSourceRead,
@@ -42,6 +43,7 @@ FeedKey = Annotated[str, Path(min_length=1, max_length=255, description="The fee
 templates_router = APIRouter(prefix="/feed-templates", tags=["feeds"], route_class=ApiRoute)
 sources_router = APIRouter(prefix="/threat-sources", tags=["threat sources"], route_class=ApiRoute)
 feeds_router = APIRouter(prefix="/feeds", tags=["feeds"], route_class=ApiRoute)
+preview_router = APIRouter(tags=["feeds"], route_class=ApiRoute)
 
 
 def _source_read(source: ThreatSource) -> ThreatSourceRead:
@@ -296,6 +298,10 @@ def preview(
         parsing_rules=body.parsing_rules,
         suppressor=default_index(request.app.state.settings),
     )
+    return _previewed(rows, truncated)
+
+
+def _previewed(rows: list[dict[str, Any]], truncated: bool) -> PreviewResponse:
     shown = [PreviewRow(**r) for r in rows]
     rejected = sum(1 for r in shown if r.rejected is not None)
     return PreviewResponse(
@@ -303,4 +309,19 @@ def preview(
     )
 
 
-routers = [templates_router, sources_router, feeds_router]
+@preview_router.post(
+    "/feed-preview", response_model=PreviewResponse, summary="Preview a new feed's parsing"
+)
+def preview_new(body: SamplePreviewRequest, principal: Reader, request: Request) -> PreviewResponse:
+    """What a feed not saved yet (its format and rules) would make of a sample, so that the
+    rules can be tried before the feed exists. Nothing is stored."""
+    rows, truncated = service.preview_sample(
+        body.format.value,
+        sample=body.sample,
+        parsing_rules=body.parsing_rules,
+        suppressor=default_index(request.app.state.settings),
+    )
+    return _previewed(rows, truncated)
+
+
+routers = [templates_router, sources_router, feeds_router, preview_router]

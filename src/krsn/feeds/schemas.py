@@ -354,6 +354,16 @@ class PreviewRequest(Strict):
     )
 
 
+class SamplePreviewRequest(Strict):
+    format: FeedFormat = Field(description="The format of the feed to be (csv, text, json, ...).")
+    sample: Annotated[str, Field(max_length=200_000)] = Field(
+        description="A few lines (or one document) of the feed as it would be downloaded."
+    )
+    parsing_rules: dict[str, Any] = Field(
+        default_factory=dict, description="The rules the new feed would have."
+    )
+
+
 class PreviewRow(BaseModel):
     line: int
     value: str | None

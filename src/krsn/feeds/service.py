@@ -391,12 +391,27 @@ def preview(
 
     ``parsing_rules`` (checked like a saved feed's) replace the feed's own, to try them out.
     """
-    format_name = feed.format.value if feed.format else ""
+    return preview_sample(
+        feed.format.value if feed.format else "",
+        sample=sample,
+        parsing_rules=parsing_rules
+        if parsing_rules is not None
+        else dict(feed.parsing_rules or {}),
+        suppressor=suppressor,
+    )
+
+
+def preview_sample(
+    format_name: str,
+    *,
+    sample: str,
+    parsing_rules: dict[str, Any],
+    suppressor: Suppressor | None = None,
+) -> tuple[list[dict[str, Any]], bool]:
+    """The preview of a feed not saved yet: a format, its rules and a sample."""
     if format_name == FeedFormat.TAXII:
         raise Invalid("format", "TAXII feeds have no sample to preview")
-    rules = _check_rules(
-        format_name, parsing_rules if parsing_rules is not None else dict(feed.parsing_rules or {})
-    )
+    rules = _check_rules(format_name, parsing_rules)
     parser = get_format(format_name)
     rows: list[dict[str, Any]] = []
     truncated = False

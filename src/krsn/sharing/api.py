@@ -546,11 +546,20 @@ def list_techniques(
         Query(min_length=1, max_length=255, description="A platform, exactly (Windows)."),
     ] = None,
 ) -> dict[str, Any]:
-    """ATT&CK's techniques and custom ones, by id."""
+    """ATT&CK's techniques and custom ones, by id, each with how many indicators are mapped
+    to it (one grouped count for the page)."""
     result, catalog = links.page_techniques(
         session, limit=limit, cursor=cursor, sort=sort, q=q, tactic=tactic, platform=platform
     )
-    return page_of(result, lambda row: links.technique_read(row, catalog.get(row.technique_id)))
+    counts = links.link_counts(
+        session, kind=links.TECHNIQUE_LINKS, owner_ids=[row.technique_id for row in result.items]
+    )
+
+    def read(row: Any) -> TechniqueRead:
+        listed = links.technique_read(row, catalog.get(row.technique_id))
+        return listed.model_copy(update={"indicator_count": counts.get(row.technique_id, 0)})
+
+    return page_of(result, read)
 
 
 @techniques_router.post(

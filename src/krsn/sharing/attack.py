@@ -1018,4 +1018,5 @@ def get_technique(session: Session, technique_id: str) -> TechniqueDetail:
         groups=sorted(groups, key=lambda g: g.attack_id),
         software=sorted(software, key=lambda s: s.attack_id),
         analyst_links=int(links or 0),
+        indicator_count=int(links or 0),
     )

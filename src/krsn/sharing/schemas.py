@@ -95,6 +95,7 @@ class TechniqueRead(BaseModel):
     status: str = "active"
     """active, revoked or deprecated."""
     domain: str | None = None
+    indicator_count: int = Field(0, description="Indicators mapped to it (its coverage).")
 
 
 class TechniqueDetail(TechniqueRead):
