@@ -6,7 +6,9 @@ import { useMemo, useState, type FormEvent } from "react";
 
 import { api, unwrap, type Schemas } from "../../api/client";
 import { useUrlState } from "../../app/urlState";
+import { ConfirmModal } from "../../components/ConfirmModal";
 import { DataTable, type Column } from "../../components/DataTable";
+import { FormButtons } from "../../components/FormButtons";
 import { Time } from "../../components/format";
 import { PageHeader } from "../../components/PageHeader";
 import { Pager } from "../../components/Pager";
@@ -14,7 +16,7 @@ import { ProblemAlert } from "../../components/ProblemAlert";
 import { AdminOnly } from "./AdminOnly";
 import { formatSize, keyError, parseJsonValue, previewJson } from "./configValue";
 import { ConfigModal } from "./ConfigModal";
-import { ConfirmModal } from "./SafeModal";
+import { RowActions } from "./RowActions";
 
 type Entry = Schemas["ConfigRead"];
 type Category = Schemas["ConfigCategory"];
@@ -62,17 +64,10 @@ function Config() {
     {
       key: "actions", header: "Actions", width: 140,
       render: (row) => (
-        <Group gap={4} wrap="nowrap">
-          <Button size="compact-xs" variant="light" aria-label={`Edit ${row.key}`} onClick={() => set({ edit: row.key })}>
-            Edit
-          </Button>
-          <Button size="compact-xs" variant="light" color="red" aria-label={`Delete ${row.key}`} onClick={() => {
-            remove.reset();
-            setDeleting(row);
-          }}>
-            Delete
-          </Button>
-        </Group>
+        <RowActions name={row.key} onEdit={() => set({ edit: row.key })} onDelete={() => {
+          remove.reset();
+          setDeleting(row);
+        }} />
       ),
     },
   ];
@@ -158,14 +153,7 @@ function ConfigForm({ entry, onClose, onSaved }: { entry?: Entry; onClose: () =>
             if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) submit(event);
           }} />
         {save.error && <ProblemAlert error={save.error} title="Value not saved" />}
-        <Group justify="flex-end" gap="xs">
-          <Button variant="default" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" loading={save.isPending}>
-            Save
-          </Button>
-        </Group>
+        <FormButtons submitLabel="Save" onCancel={onClose} loading={save.isPending} />
       </Stack>
     </form>
   );

@@ -1,18 +1,20 @@
 // Organizations: the search and the one being edited live in the URL.
-import { Badge, Button, Group, Select, Stack, Switch, Text, TextInput } from "@mantine/core";
+import { Badge, Button, Group, Modal, Select, Stack, Switch, Text, TextInput } from "@mantine/core";
 import { useDebouncedCallback } from "@mantine/hooks";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 
 import { api, unwrap, type Schemas } from "../../api/client";
 import { useUrlState } from "../../app/urlState";
+import { ConfirmModal } from "../../components/ConfirmModal";
 import { DataTable, type Column } from "../../components/DataTable";
+import { FormButtons } from "../../components/FormButtons";
 import { Time } from "../../components/format";
 import { PageHeader } from "../../components/PageHeader";
 import { Pager } from "../../components/Pager";
 import { ProblemAlert } from "../../components/ProblemAlert";
 import { AdminOnly } from "./AdminOnly";
-import { ConfirmModal, SafeModal } from "./SafeModal";
+import { RowActions } from "./RowActions";
 
 type Organization = Schemas["OrganizationRead"];
 type Size = Schemas["OrganizationSize"];
@@ -96,17 +98,10 @@ function Organizations() {
     {
       key: "actions", header: "Actions", width: 140,
       render: (row) => (
-        <Group gap={4} wrap="nowrap">
-          <Button size="compact-xs" variant="light" aria-label={`Edit ${row.name}`} onClick={() => set({ edit: row.id })}>
-            Edit
-          </Button>
-          <Button size="compact-xs" variant="light" color="red" aria-label={`Delete ${row.name}`} onClick={() => {
-            remove.reset();
-            setDeleting(row);
-          }}>
-            Delete
-          </Button>
-        </Group>
+        <RowActions name={row.name} onEdit={() => set({ edit: row.id })} onDelete={() => {
+          remove.reset();
+          setDeleting(row);
+        }} />
       ),
     },
   ];
@@ -127,15 +122,15 @@ function Organizations() {
         activeKey={url.edit}
         empty={url.q ? "No organization matches this search." : "No organizations yet. Create one with New organization."} />
       <Pager nextCursor={list.data?.next_cursor} total={list.data?.total} shown={rows?.length ?? 0} />
-      <SafeModal opened={creating} onClose={() => setCreating(false)} title="New organization">
+      <Modal opened={creating} onClose={() => setCreating(false)} title="New organization">
         {creating && (
           <OrganizationForm onClose={() => setCreating(false)} onSaved={(org) => {
             setCreating(false);
             setMessage(`${org.name} created.`);
           }} />
         )}
-      </SafeModal>
-      <SafeModal opened={!!url.edit && !!editing.data} onClose={() => set({ edit: undefined })}
+      </Modal>
+      <Modal opened={!!url.edit && !!editing.data} onClose={() => set({ edit: undefined })}
         title={editing.data ? `Edit ${editing.data.name}` : "Edit organization"}>
         {editing.data && (
           <OrganizationForm key={editing.data.id} organization={editing.data} onClose={() => set({ edit: undefined })}
@@ -144,7 +139,7 @@ function Organizations() {
               setMessage(`${org.name} saved.`);
             }} />
         )}
-      </SafeModal>
+      </Modal>
       {url.edit && editing.error && <ProblemAlert error={editing.error} title="Cannot open this organization" />}
       <ConfirmModal opened={deleting !== null} title="Delete organization" confirmLabel="Delete organization"
         onClose={() => setDeleting(null)} onConfirm={() => deleting && remove.mutate(deleting)}
@@ -198,14 +193,7 @@ function OrganizationForm({ organization, onClose, onSaved }: {
           <Switch label="Active" checked={draft.active} onChange={(event) => change({ active: event.currentTarget.checked })} />
         )}
         {save.error && <ProblemAlert error={save.error} title="Organization not saved" />}
-        <Group justify="flex-end" gap="xs">
-          <Button variant="default" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" loading={save.isPending} disabled={!draft.name.trim()}>
-            {organization ? "Save" : "Create organization"}
-          </Button>
-        </Group>
+        <FormButtons submitLabel={organization ? "Save" : "Create organization"} onCancel={onClose} loading={save.isPending} disabled={!draft.name.trim()} />
       </Stack>
     </form>
   );

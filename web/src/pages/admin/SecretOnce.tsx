@@ -1,8 +1,6 @@
 // A secret the server returns once (one-time password, API key, recovery codes): shown in a
 // modal with a copy button until the person says it is stored, then forgotten.
-import { Alert, Button, Code, CopyButton, Group, Stack, Text } from "@mantine/core";
-
-import { SafeModal } from "./SafeModal";
+import { Alert, Button, Code, CopyButton, Group, Modal, Stack, Text } from "@mantine/core";
 
 interface Props {
   title: string;
@@ -15,7 +13,7 @@ interface Props {
 
 export function SecretOnce({ title, secret, label, warning, onClose }: Props) {
   return (
-    <SafeModal opened={secret !== null} onClose={onClose} title={title} closeOnClickOutside={false} size="lg">
+    <Modal opened={secret !== null} onClose={onClose} title={title} closeOnClickOutside={false} size="lg">
       <Stack gap="sm">
         <Alert color="yellow" variant="light" title="Shown only this once">
           {warning}
@@ -37,6 +35,6 @@ export function SecretOnce({ title, secret, label, warning, onClose }: Props) {
           <Button onClick={onClose}>I have stored it</Button>
         </Group>
       </Stack>
-    </SafeModal>
+    </Modal>
   );
 }

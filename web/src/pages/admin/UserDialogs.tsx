@@ -1,13 +1,13 @@
 // Creating and editing a user. A new user without a password gets a one-time one, which the
 // page shows once; editing changes only the fields that differ.
-import { Button, Group, PasswordInput, Select, Stack, Switch, Text, TextInput } from "@mantine/core";
+import { Button, Group, Modal, PasswordInput, Select, Stack, Switch, Text, TextInput } from "@mantine/core";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 
 import { api, unwrap, type Schemas } from "../../api/client";
+import { FormButtons } from "../../components/FormButtons";
 import { formatTime } from "../../components/format";
 import { ProblemAlert } from "../../components/ProblemAlert";
-import { SafeModal } from "./SafeModal";
 import {
   draftOf,
   EMPTY_USER,
@@ -84,23 +84,16 @@ export function CreateUserModal({ opened, onClose, organizations, onCreated }: {
     onClose();
   };
   return (
-    <SafeModal opened={opened} onClose={close} title="New user">
+    <Modal opened={opened} onClose={close} title="New user">
       <form onSubmit={submit} aria-label="New user" noValidate>
         <Stack gap="sm">
           <UserFields draft={draft} change={(next) => setDraft({ ...draft, ...next })} creating
             organizations={organizations} errors={errors} />
           {create.error && <ProblemAlert error={create.error} title="User not created" />}
-          <Group justify="flex-end" gap="xs">
-            <Button variant="default" onClick={close}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={create.isPending}>
-              Create user
-            </Button>
-          </Group>
+          <FormButtons submitLabel="Create user" onCancel={close} loading={create.isPending} />
         </Stack>
       </form>
-    </SafeModal>
+    </Modal>
   );
 }
 
@@ -111,9 +104,9 @@ export function EditUserModal({ user, onClose, organizations, onSaved }: {
   onSaved: (message: string) => void;
 }) {
   return (
-    <SafeModal opened={user !== null} onClose={onClose} title={user ? `Edit ${user.username}` : "Edit user"}>
+    <Modal opened={user !== null} onClose={onClose} title={user ? `Edit ${user.username}` : "Edit user"}>
       {user && <EditUserForm key={user.id} user={user} onClose={onClose} organizations={organizations} onSaved={onSaved} />}
-    </SafeModal>
+    </Modal>
   );
 }
 
@@ -164,14 +157,7 @@ function EditUserForm({ user, onClose, organizations, onSaved }: {
           </Group>
         )}
         {save.error && <ProblemAlert error={save.error} title="User not saved" />}
-        <Group justify="flex-end" gap="xs">
-          <Button variant="default" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" loading={save.isPending}>
-            Save
-          </Button>
-        </Group>
+        <FormButtons submitLabel="Save" onCancel={onClose} loading={save.isPending} />
       </Stack>
     </form>
   );

@@ -7,13 +7,14 @@ import { useMemo, useState } from "react";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { useAuth } from "../../app/auth";
 import { useUrlState } from "../../app/urlState";
+import { ConfirmModal } from "../../components/ConfirmModal";
 import { DataTable, type Column } from "../../components/DataTable";
 import { Time } from "../../components/format";
 import { PageHeader } from "../../components/PageHeader";
 import { Pager } from "../../components/Pager";
 import { ProblemAlert } from "../../components/ProblemAlert";
 import { AdminOnly } from "./AdminOnly";
-import { ConfirmModal } from "./SafeModal";
+import { RowActions } from "./RowActions";
 import { SecretOnce } from "./SecretOnce";
 import { CreateUserModal, EditUserModal, type Choice } from "./UserDialogs";
 import { isLocked, ROLES, type Role } from "./userForm";
@@ -122,24 +123,18 @@ function Users() {
     {
       key: "actions", header: "Actions", width: 250,
       render: (row) => (
-        <Group gap={4} wrap="nowrap">
-          <Button size="compact-xs" variant="light" aria-label={`Edit ${row.username}`} onClick={() => set({ edit: row.id })}>
-            Edit
-          </Button>
+        <RowActions name={row.username} onEdit={() => set({ edit: row.id })} deleteDisabled={row.id === me?.user.id}
+          onDelete={() => {
+            remove.reset();
+            setDeleting(row);
+          }}>
           <Button size="compact-xs" variant="light" aria-label={`Reset password of ${row.username}`} onClick={() => {
             reset.reset();
             setResetting(row);
           }}>
             Reset password
           </Button>
-          <Button size="compact-xs" variant="light" color="red" aria-label={`Delete ${row.username}`}
-            disabled={row.id === me?.user.id} onClick={() => {
-              remove.reset();
-              setDeleting(row);
-            }}>
-            Delete
-          </Button>
-        </Group>
+        </RowActions>
       ),
     },
   ];

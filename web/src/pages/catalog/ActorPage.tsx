@@ -1,25 +1,25 @@
 // One threat actor: its profile, description (as text), tools, techniques, campaigns and the
 // indicators linked to it (paged); analysts edit, link and delete.
-import { Anchor, Button, Group, Stack, Title } from "@mantine/core";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { Anchor, Group, Stack, Title } from "@mantine/core";
+import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { Link, useNavigate, useParams } from "react-router-dom";
+import { Link, useParams } from "react-router-dom";
 
 import { api, unwrap } from "../../api/client";
 import { Can } from "../../app/auth";
+import { useDeleteAndLeave } from "../../app/useDeleteAndLeave";
+import { ConfirmModal } from "../../components/ConfirmModal";
 import { Time } from "../../components/format";
 import { PageHeader } from "../../components/PageHeader";
-import { PageSkeleton } from "../../components/PageSkeleton";
-import { ProblemAlert } from "../../components/ProblemAlert";
+import { QueryFallback } from "../../components/QueryState";
 import { ActorForm } from "./ActorForm";
-import { ConfirmModal, Facts, Labels, Notice, PlainText, TlpBadge, useNotice } from "./common";
+import { Facts, Labels, Notice, PlainText, TlpBadge, useNotice } from "./common";
+import { EditDeleteButtons } from "./EditDeleteButtons";
 import { LinkedIndicators } from "./LinkedIndicators";
 import { TechniqueUses } from "./TechniqueUses";
 
 export default function ActorPage() {
   const { id = "" } = useParams();
-  const navigate = useNavigate();
-  const client = useQueryClient();
   const [notice, setNotice] = useNotice();
   const [editing, setEditing] = useState(false);
   const [deleting, setDeleting] = useState(false);
@@ -27,25 +27,14 @@ export default function ActorPage() {
     queryKey: ["actors", id],
     queryFn: () => unwrap(api.GET("/api/v1/threat-actors/{actor_id}", { params: { path: { actor_id: id } } })),
   });
-  const destroy = useMutation({
+  const destroy = useDeleteAndLeave({
     mutationFn: () => unwrap(api.DELETE("/api/v1/threat-actors/{actor_id}", { params: { path: { actor_id: id } } })),
-    onSuccess: async () => {
-      const name = actor.data?.actor_name ?? "the actor";
-      client.removeQueries({ queryKey: ["actors", id] });
-      await client.invalidateQueries({ queryKey: ["actors"] });
-      await client.invalidateQueries({ queryKey: ["campaigns"] });
-      navigate("/actors", { state: { notice: `Deleted ${name}.` } });
-    },
+    detailKey: ["actors", id],
+    refresh: [["actors"], ["campaigns"]],
+    to: "/actors",
+    notice: () => `Deleted ${actor.data?.actor_name ?? "the actor"}.`,
   });
-  if (actor.isPending) return <PageSkeleton />;
-  if (actor.error) {
-    return (
-      <Stack gap="sm">
-        <PageHeader title="Threat actor" />
-        <ProblemAlert error={actor.error} />
-      </Stack>
-    );
-  }
+  if (!actor.isSuccess) return <QueryFallback query={actor} title="Threat actor" />;
   const item = actor.data;
   const help = [item.attack_id ? `ATT&CK ${item.attack_id}` : "Threat actor", item.sophistication && `${item.sophistication} sophistication`]
     .filter(Boolean)
@@ -57,12 +46,7 @@ export default function ActorPage() {
         help={help}
         actions={
           <Can permission="write_intel">
-            <Button variant="default" onClick={() => setEditing(true)}>
-              Edit
-            </Button>
-            <Button variant="light" color="red" onClick={() => setDeleting(true)}>
-              Delete
-            </Button>
+            <EditDeleteButtons onEdit={() => setEditing(true)} onDelete={() => setDeleting(true)} />
           </Can>
         }
       />
@@ -108,7 +92,7 @@ export default function ActorPage() {
           setEditing(false);
           setNotice(`Saved ${saved.actor_name}.`);
         }} />
-      <ConfirmModal opened={deleting} title="Delete the threat actor?" confirmLabel="Delete actor" onConfirm={() => destroy.mutate()}
+      <ConfirmModal centered opened={deleting} title="Delete the threat actor?" confirmLabel="Delete actor" onConfirm={() => destroy.mutate()}
         onClose={() => setDeleting(false)} loading={destroy.isPending} error={destroy.error}>
         {`${item.actor_name} and its indicator links will be deleted; campaigns stop naming it. A later ATT&CK import may bring an imported actor back.`}
       </ConfirmModal>

@@ -1,19 +1,21 @@
 // One campaign: status, period, attributed actors, description (as text), tactics,
 // techniques, procedures and the indicators linked to it (paged).
-import { Anchor, Button, Group, Stack, Text, Title } from "@mantine/core";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { Anchor, Group, Stack, Text, Title } from "@mantine/core";
+import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { Link, useNavigate, useParams } from "react-router-dom";
+import { Link, useParams } from "react-router-dom";
 
 import { api, unwrap } from "../../api/client";
 import { Can } from "../../app/auth";
+import { useDeleteAndLeave } from "../../app/useDeleteAndLeave";
+import { ConfirmModal } from "../../components/ConfirmModal";
 import { DataTable } from "../../components/DataTable";
 import { Time } from "../../components/format";
 import { PageHeader } from "../../components/PageHeader";
-import { PageSkeleton } from "../../components/PageSkeleton";
-import { ProblemAlert } from "../../components/ProblemAlert";
+import { QueryFallback } from "../../components/QueryState";
 import { CampaignForm, CampaignStatusBadge } from "./CampaignForm";
-import { ConfirmModal, Facts, Labels, Notice, PlainText, TlpBadge, useNotice } from "./common";
+import { Facts, Labels, Notice, PlainText, TlpBadge, useNotice } from "./common";
+import { EditDeleteButtons } from "./EditDeleteButtons";
 import { LinkedIndicators } from "./LinkedIndicators";
 import { TechniqueUses } from "./TechniqueUses";
 
@@ -36,8 +38,6 @@ export function procedureOf(item: unknown, index: number): Procedure {
 
 export default function CampaignPage() {
   const { id = "" } = useParams();
-  const navigate = useNavigate();
-  const client = useQueryClient();
   const [notice, setNotice] = useNotice();
   const [editing, setEditing] = useState(false);
   const [deleting, setDeleting] = useState(false);
@@ -45,24 +45,14 @@ export default function CampaignPage() {
     queryKey: ["campaigns", id],
     queryFn: () => unwrap(api.GET("/api/v1/threat-campaigns/{campaign_id}", { params: { path: { campaign_id: id } } })),
   });
-  const destroy = useMutation({
+  const destroy = useDeleteAndLeave({
     mutationFn: () => unwrap(api.DELETE("/api/v1/threat-campaigns/{campaign_id}", { params: { path: { campaign_id: id } } })),
-    onSuccess: async () => {
-      const name = campaign.data?.campaign_name ?? "the campaign";
-      client.removeQueries({ queryKey: ["campaigns", id] });
-      await client.invalidateQueries({ queryKey: ["campaigns"] });
-      navigate("/campaigns", { state: { notice: `Deleted ${name}.` } });
-    },
+    detailKey: ["campaigns", id],
+    refresh: [["campaigns"]],
+    to: "/campaigns",
+    notice: () => `Deleted ${campaign.data?.campaign_name ?? "the campaign"}.`,
   });
-  if (campaign.isPending) return <PageSkeleton />;
-  if (campaign.error) {
-    return (
-      <Stack gap="sm">
-        <PageHeader title="Campaign" />
-        <ProblemAlert error={campaign.error} />
-      </Stack>
-    );
-  }
+  if (!campaign.isSuccess) return <QueryFallback query={campaign} title="Campaign" />;
   const item = campaign.data;
   const procedures = item.procedures.map(procedureOf);
   return (
@@ -72,12 +62,7 @@ export default function CampaignPage() {
         help={`Campaign · ${item.status}`}
         actions={
           <Can permission="write_intel">
-            <Button variant="default" onClick={() => setEditing(true)}>
-              Edit
-            </Button>
-            <Button variant="light" color="red" onClick={() => setDeleting(true)}>
-              Delete
-            </Button>
+            <EditDeleteButtons onEdit={() => setEditing(true)} onDelete={() => setDeleting(true)} />
           </Can>
         }
       />
@@ -126,7 +111,7 @@ export default function CampaignPage() {
           setEditing(false);
           setNotice(`Saved ${saved.campaign_name}.`);
         }} />
-      <ConfirmModal opened={deleting} title="Delete the campaign?" confirmLabel="Delete campaign" onConfirm={() => destroy.mutate()}
+      <ConfirmModal centered opened={deleting} title="Delete the campaign?" confirmLabel="Delete campaign" onConfirm={() => destroy.mutate()}
         onClose={() => setDeleting(false)} loading={destroy.isPending} error={destroy.error}>
         {`${item.campaign_name} and its indicator links will be deleted.`}
       </ConfirmModal>

@@ -3,19 +3,22 @@
 import { Anchor, Button, Group, Paper, Stack, Text, Textarea, TextInput, Title } from "@mantine/core";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import { Link, useNavigate, useParams } from "react-router-dom";
+import { Link, useParams } from "react-router-dom";
 
 import { api, unwrap, type Schemas } from "../../api/client";
 import { useAuth } from "../../app/auth";
 import { usePaging } from "../../app/urlState";
+import { useDeleteAndLeave } from "../../app/useDeleteAndLeave";
+import { ConfirmModal } from "../../components/ConfirmModal";
 import { DataTable, type Column } from "../../components/DataTable";
 import { Time, Value } from "../../components/format";
 import { PageHeader } from "../../components/PageHeader";
-import { PageSkeleton } from "../../components/PageSkeleton";
 import { Pager } from "../../components/Pager";
 import { ProblemAlert } from "../../components/ProblemAlert";
+import { QueryFallback } from "../../components/QueryState";
 import { CollectionForm } from "./CollectionForm";
-import { ConfirmModal, Facts, Notice, PlainText, TlpBadge, useNotice } from "./common";
+import { Facts, Notice, PlainText, TlpBadge, useNotice } from "./common";
+import { EditDeleteButtons } from "./EditDeleteButtons";
 import { plural, valuesOf } from "./text";
 
 type Member = Schemas["CollectionIndicatorRead"];
@@ -32,7 +35,6 @@ export function describeCollectionChange(change: Change, verb = "Added"): string
 
 export default function IocCollectionPage() {
   const { id = "" } = useParams();
-  const navigate = useNavigate();
   const client = useQueryClient();
   const auth = useAuth();
   const paging = usePaging();
@@ -68,25 +70,15 @@ export default function IocCollectionPage() {
       await refresh();
     },
   });
-  const destroy = useMutation({
+  const destroy = useDeleteAndLeave({
     mutationFn: () => unwrap(api.DELETE("/api/v1/ioc-collections/{collection_id}", { params: { path: { collection_id: id } } })),
-    onSuccess: async () => {
-      const name = collection.data?.name ?? "the collection";
-      client.removeQueries({ queryKey: ["ioc-collections", id] });
-      await refresh();
-      navigate("/ioc-collections", { state: { notice: `Deleted ${name}; its indicators stay.` } });
-    },
+    detailKey: ["ioc-collections", id],
+    refresh: [["ioc-collections"]],
+    to: "/ioc-collections",
+    notice: () => `Deleted ${collection.data?.name ?? "the collection"}; its indicators stay.`,
   });
 
-  if (collection.isPending) return <PageSkeleton />;
-  if (collection.error) {
-    return (
-      <Stack gap="sm">
-        <PageHeader title="IOC collection" />
-        <ProblemAlert error={collection.error} />
-      </Stack>
-    );
-  }
+  if (!collection.isSuccess) return <QueryFallback query={collection} title="IOC collection" />;
   const item = collection.data;
   // Only its creator or an admin may change a collection (the API refuses anyone else).
   const owner = auth.can("write_own") && (auth.can("admin") || auth.me?.user.id === item.created_by);
@@ -124,16 +116,7 @@ export default function IocCollectionPage() {
         title={item.name}
         help={`IOC collection · ${plural(item.indicator_count, "indicator")} · ${item.is_public ? "public" : "private"}`}
         actions={
-          owner && (
-            <>
-              <Button variant="default" onClick={() => setEditing(true)}>
-                Edit
-              </Button>
-              <Button variant="light" color="red" onClick={() => setDeleting(true)}>
-                Delete
-              </Button>
-            </>
-          )
+          owner && <EditDeleteButtons onEdit={() => setEditing(true)} onDelete={() => setDeleting(true)} />
         }
       />
       <Notice text={notice} />
@@ -161,11 +144,11 @@ export default function IocCollectionPage() {
           setEditing(false);
           setNotice(`Saved ${saved.name}.`);
         }} />
-      <ConfirmModal opened={deleting} title="Delete the collection?" confirmLabel="Delete collection"
+      <ConfirmModal centered opened={deleting} title="Delete the collection?" confirmLabel="Delete collection"
         onConfirm={() => destroy.mutate()} onClose={() => setDeleting(false)} loading={destroy.isPending} error={destroy.error}>
         {`${item.name} will be deleted. Its ${plural(item.indicator_count, "indicator")} stay in the database.`}
       </ConfirmModal>
-      <ConfirmModal opened={!!removing} title="Remove the indicator?" confirmLabel="Remove"
+      <ConfirmModal centered opened={!!removing} title="Remove the indicator?" confirmLabel="Remove"
         onConfirm={() => removing && remove.mutate(removing)}
         onClose={() => {
           setRemoving(null);

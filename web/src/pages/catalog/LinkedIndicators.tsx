@@ -8,11 +8,12 @@ import { Link } from "react-router-dom";
 import { api, ApiError, unwrap, type Schemas } from "../../api/client";
 import { Can, useAuth } from "../../app/auth";
 import { usePaging } from "../../app/urlState";
+import { ConfirmModal } from "../../components/ConfirmModal";
 import { DataTable, type Column } from "../../components/DataTable";
 import { formatScore, Time, Value } from "../../components/format";
 import { Pager } from "../../components/Pager";
 import { ProblemAlert } from "../../components/ProblemAlert";
-import { ConfirmModal, Notice } from "./common";
+import { Notice } from "./common";
 import { plural, valuesOf } from "./text";
 
 export type LinkOwner = "actor" | "campaign" | "technique";
@@ -206,6 +207,7 @@ export function LinkedIndicators({
       />
       <Pager nextCursor={query.data?.next_cursor} total={query.data?.total} shown={query.data?.items.length ?? 0} />
       <ConfirmModal
+        centered
         opened={!!removing}
         title="Unlink the indicator?"
         confirmLabel="Unlink"

@@ -1,11 +1,12 @@
 // Write or change a threat report. Its content is plain text (shown as typed, never as HTML);
 // referenced indicators are typed as ids or values, values resolved before saving.
-import { Button, Group, Paper, Select, Stack, Textarea, TextInput } from "@mantine/core";
+import { Group, Paper, Select, Stack, Textarea, TextInput } from "@mantine/core";
 import { getHotkeyHandler } from "@mantine/hooks";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 
 import { api, unwrap, type Schemas } from "../../api/client";
+import { FormButtons } from "../../components/FormButtons";
 import { ProblemAlert } from "../../components/ProblemAlert";
 import { TlpSelect, type TlpLevel } from "./common";
 import { resolveReferences, splitReferences } from "./reportForm";
@@ -116,14 +117,7 @@ export function ReportEditor({ report, onSaved, onCancel }: { report?: Report; o
             maxRows={10} value={references} error={errors.references}
             onChange={(event) => setReferences(event.currentTarget.value)} />
           {save.error ? <ProblemAlert error={save.error} title="The report was not saved" /> : null}
-          <Group gap="xs" justify="flex-end">
-            <Button variant="default" onClick={onCancel}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={save.isPending}>
-              {report ? "Save changes" : "Save draft"}
-            </Button>
-          </Group>
+          <FormButtons submitLabel={report ? "Save changes" : "Save draft"} onCancel={onCancel} loading={save.isPending} />
         </Stack>
       </form>
     </Paper>

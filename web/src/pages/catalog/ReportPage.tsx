@@ -8,12 +8,15 @@ import { Link, useNavigate, useParams } from "react-router-dom";
 import { api, unwrap } from "../../api/client";
 import { Can, useAuth } from "../../app/auth";
 import { useUrlState } from "../../app/urlState";
+import { useDeleteAndLeave } from "../../app/useDeleteAndLeave";
+import { ConfirmModal } from "../../components/ConfirmModal";
 import { DataTable } from "../../components/DataTable";
 import { Time, Value } from "../../components/format";
 import { PageHeader } from "../../components/PageHeader";
-import { PageSkeleton } from "../../components/PageSkeleton";
 import { ProblemAlert } from "../../components/ProblemAlert";
-import { ConfirmModal, Facts, Notice, PlainText, TlpBadge, useNotice } from "./common";
+import { QueryFallback } from "../../components/QueryState";
+import { Facts, Notice, PlainText, TlpBadge, useNotice } from "./common";
+import { EditDeleteButtons } from "./EditDeleteButtons";
 import { ReportEditor } from "./ReportEditor";
 import { PublishedBadge, reportTypeLabel } from "./ReportsPage";
 
@@ -47,14 +50,12 @@ export default function ReportPage() {
       await client.invalidateQueries({ queryKey: ["reports"] });
     },
   });
-  const destroy = useMutation({
+  const destroy = useDeleteAndLeave({
     mutationFn: () => unwrap(api.DELETE("/api/v1/threat-reports/{report_id}", { params: { path: { report_id: id } } })),
-    onSuccess: async () => {
-      const title = report.data?.title ?? "the report";
-      client.removeQueries({ queryKey: ["reports", id] });
-      await client.invalidateQueries({ queryKey: ["reports"] });
-      navigate("/reports", { state: { notice: `Deleted ${title}.` } });
-    },
+    detailKey: ["reports", id],
+    refresh: [["reports"]],
+    to: "/reports",
+    notice: () => `Deleted ${report.data?.title ?? "the report"}.`,
   });
 
   if (isNew) {
@@ -70,15 +71,7 @@ export default function ReportPage() {
       </Stack>
     );
   }
-  if (report.isPending) return <PageSkeleton />;
-  if (report.error) {
-    return (
-      <Stack gap="sm">
-        <PageHeader title="Threat report" />
-        <ProblemAlert error={report.error} />
-      </Stack>
-    );
-  }
+  if (!report.isSuccess) return <QueryFallback query={report} title="Threat report" />;
   const item = report.data;
   const editing = writer && url.edit === "1";
   const attachments: Attachment[] = item.attachments.map((raw, index) => {
@@ -105,14 +98,7 @@ export default function ReportPage() {
                 Publish
               </Button>
             )}
-            {!editing && (
-              <Button variant="default" onClick={() => set({ edit: "1" })}>
-                Edit
-              </Button>
-            )}
-            <Button variant="light" color="red" onClick={() => setDeleting(true)}>
-              Delete
-            </Button>
+            <EditDeleteButtons onEdit={editing ? undefined : () => set({ edit: "1" })} onDelete={() => setDeleting(true)} />
           </Can>
         }
       />
@@ -173,7 +159,7 @@ export default function ReportPage() {
             ]} />
         </>
       )}
-      <ConfirmModal opened={deleting} title="Delete the report?" confirmLabel="Delete report" onConfirm={() => destroy.mutate()}
+      <ConfirmModal centered opened={deleting} title="Delete the report?" confirmLabel="Delete report" onConfirm={() => destroy.mutate()}
         onClose={() => setDeleting(false)} loading={destroy.isPending} error={destroy.error}>
         {`${item.title} will be deleted. This cannot be undone.`}
       </ConfirmModal>

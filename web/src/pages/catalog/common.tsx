@@ -1,52 +1,15 @@
-// Pieces the catalogue pages share: confirmation and form dialogs, success notices, a
+// Pieces the catalogue pages share: form dialogs, success notices, a
 // debounced search field, label lists and the TLP choice. Every value is rendered as text.
-import { Badge, Button, Group, Modal, Select, Stack, Table, Text, TextInput } from "@mantine/core";
+import { Badge, Group, Modal, Select, Stack, Table, Text, TextInput } from "@mantine/core";
 import { useDebouncedCallback } from "@mantine/hooks";
 import { useEffect, useState, type FormEvent, type ReactNode } from "react";
 import { useLocation } from "react-router-dom";
 
+import { FormButtons } from "../../components/FormButtons";
 import { ProblemAlert } from "../../components/ProblemAlert";
 
 // The library's scroll lock injects a <style> element, which the CSP refuses.
 export const MODAL_DEFAULTS = { lockScroll: false, centered: true } as const;
-
-/** A yes/no question before something is deleted or removed; never the browser's confirm(). */
-export function ConfirmModal({
-  opened,
-  title,
-  children,
-  confirmLabel,
-  onConfirm,
-  onClose,
-  loading,
-  error,
-}: {
-  opened: boolean;
-  title: string;
-  children: ReactNode;
-  confirmLabel: string;
-  onConfirm: () => void;
-  onClose: () => void;
-  loading?: boolean;
-  error?: unknown;
-}) {
-  return (
-    <Modal opened={opened} onClose={onClose} title={title} {...MODAL_DEFAULTS}>
-      <Stack gap="sm">
-        <Text size="sm">{children}</Text>
-        {error ? <ProblemAlert error={error} /> : null}
-        <Group justify="flex-end" gap="xs">
-          <Button variant="default" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button color="red" loading={loading} onClick={onConfirm} data-autofocus>
-            {confirmLabel}
-          </Button>
-        </Group>
-      </Stack>
-    </Modal>
-  );
-}
 
 /** A dialog holding a form: Enter submits, the API's problem shows above the buttons. */
 export function FormModal({
@@ -80,14 +43,7 @@ export function FormModal({
         <Stack gap="sm">
           {children}
           {error ? <ProblemAlert error={error} /> : null}
-          <Group justify="flex-end" gap="xs">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={loading}>
-              {submitLabel}
-            </Button>
-          </Group>
+          <FormButtons submitLabel={submitLabel} onCancel={onClose} loading={loading} />
         </Stack>
       </form>
     </Modal>

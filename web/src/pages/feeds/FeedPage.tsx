@@ -1,6 +1,6 @@
 // One feed: what it is, its runs, a preview of its rules on a sample, and (for analysts) run
 // now, upload a saved copy, enable or disable, edit and delete. The tab is in the URL.
-import { Alert, Anchor, Button, Group, Modal, Paper, Skeleton, Stack, Switch, Table, Tabs, Text } from "@mantine/core";
+import { Alert, Anchor, Button, Group, Paper, Skeleton, Stack, Switch, Table, Tabs, Text } from "@mantine/core";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type ReactNode } from "react";
 import { Link, useLocation, useNavigate, useParams } from "react-router-dom";
@@ -8,6 +8,7 @@ import { Link, useLocation, useNavigate, useParams } from "react-router-dom";
 import { api, ApiError, unwrap } from "../../api/client";
 import { Can, useAuth } from "../../app/auth";
 import { useUrlState } from "../../app/urlState";
+import { ConfirmModal } from "../../components/ConfirmModal";
 import { EmptyState } from "../../components/EmptyState";
 import { Time, Value } from "../../components/format";
 import { PageHeader } from "../../components/PageHeader";
@@ -171,23 +172,11 @@ function DeleteFeed({ feed }: { feed: Feed }) {
       <Button color="red" variant="outline" onClick={() => setOpen(true)}>
         Delete
       </Button>
-      <Modal opened={open} onClose={() => setOpen(false)} title={`Delete the feed ${feed.name}?`} centered
-        closeButtonProps={{ "aria-label": "Close" }}>
-        <Stack gap="sm">
-          <Text size="sm">
-            The feed stops and its run history goes. Indicators it brought stay, credited to {feed.source ?? "its source"}.
-          </Text>
-          <ProblemAlert error={remove.error} title="The feed was not deleted" />
-          <Group justify="flex-end">
-            <Button variant="default" onClick={() => setOpen(false)}>
-              Cancel
-            </Button>
-            <Button color="red" loading={remove.isPending} onClick={() => remove.mutate()}>
-              Delete feed
-            </Button>
-          </Group>
-        </Stack>
-      </Modal>
+      <ConfirmModal centered opened={open} onClose={() => setOpen(false)} title={`Delete the feed ${feed.name}?`}
+        confirmLabel="Delete feed" onConfirm={() => remove.mutate()} loading={remove.isPending}
+        error={remove.error} errorTitle="The feed was not deleted">
+        The feed stops and its run history goes. Indicators it brought stay, credited to {feed.source ?? "its source"}.
+      </ConfirmModal>
     </>
   );
 }

@@ -1,14 +1,13 @@
 // The alerts an incident covers: open one in the triage queue, link another, unlink one.
-import { Anchor, Button, Group, Paper, Select, Stack, Table, Text, Title } from "@mantine/core";
+import { Anchor, Button, Group, Select, Table } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { Link } from "react-router-dom";
 
 import { api, unwrap, type Schemas } from "../../api/client";
-import { Can } from "../../app/auth";
 import { SeverityBadge, StatusBadge, Time } from "../../components/format";
-import { ProblemAlert } from "../../components/ProblemAlert";
+import { LinkedSection, UnlinkCell } from "./LinkedSection";
 
 type Incident = Schemas["IncidentDetail"];
 
@@ -66,72 +65,38 @@ export function LinkedAlerts({ incident, onDone }: { incident: Incident; onDone:
     .filter((alert) => !linked.has(alert.id))
     .map((alert) => ({ value: alert.id, label: alert.title }));
   return (
-    <Paper component="section" withBorder p="md" radius="sm" aria-labelledby="linked-alerts">
-      <Stack gap="xs">
-        <Title order={2} size="h4" id="linked-alerts">
-          Alerts ({incident.alerts.length})
-        </Title>
-        {incident.alerts.length === 0 ? (
-          <Text size="sm" c="dimmed">
-            No alert is linked. Link one below, or press i on an alert in the queue to open an incident from it.
-          </Text>
-        ) : (
-          <Table fz="sm" verticalSpacing={4} striped>
-            <Table.Caption className="visually-hidden">Alerts linked to this incident</Table.Caption>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Alert</Table.Th>
-                <Table.Th w={90}>Severity</Table.Th>
-                <Table.Th w={130}>Status</Table.Th>
-                <Table.Th w={140}>Linked</Table.Th>
-                <Can permission="write_intel">
-                  <Table.Th w={80}>
-                    <span className="visually-hidden">Actions</span>
-                  </Table.Th>
-                </Can>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {incident.alerts.map((alert) => (
-                <Table.Tr key={alert.alert_id}>
-                  <Table.Td>
-                    <Anchor component={Link} to={`/alerts?status=all&alert=${encodeURIComponent(alert.alert_id)}`} size="sm"
-                      style={{ overflowWrap: "anywhere" }}>
-                      {alert.title}
-                    </Anchor>
-                  </Table.Td>
-                  <Table.Td><SeverityBadge value={alert.severity} /></Table.Td>
-                  <Table.Td><StatusBadge value={alert.status} /></Table.Td>
-                  <Table.Td><Time value={alert.linked_at} /></Table.Td>
-                  <Can permission="write_intel">
-                    <Table.Td>
-                      <Button size="compact-xs" variant="subtle" color="red" aria-label={`Unlink alert ${alert.title}`}
-                        loading={unlink.isPending && unlink.variables === alert.alert_id}
-                        onClick={() => unlink.mutate(alert.alert_id)}>
-                        Unlink
-                      </Button>
-                    </Table.Td>
-                  </Can>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        )}
-        <Can permission="write_intel">
-          <form onSubmit={submit}>
-            <Group gap="xs" align="flex-end">
-              <Select label="Link an active alert" placeholder="Search alert titles" searchable clearable w={360}
-                data={choices} value={chosen} onChange={setChosen} searchValue={search} onSearchChange={setSearch}
-                nothingFoundMessage={candidates.isFetching ? "Searching…" : "No active alert matches"}
-                filter={({ options }) => options} />
-              <Button type="submit" disabled={!chosen} loading={link.isPending}>
-                Link alert
-              </Button>
-            </Group>
-          </form>
-        </Can>
-        {(link.error || unlink.error) && <ProblemAlert error={link.error ?? unlink.error} />}
-      </Stack>
-    </Paper>
+    <LinkedSection id="linked-alerts" heading="Alerts" count={incident.alerts.length}
+      empty="No alert is linked. Link one below, or press i on an alert in the queue to open an incident from it."
+      caption="Alerts linked to this incident"
+      columns={[{ header: "Alert" }, { header: "Severity", width: 90 }, { header: "Status", width: 130 }, { header: "Linked", width: 140 }]}
+      rows={incident.alerts.map((alert) => (
+        <Table.Tr key={alert.alert_id}>
+          <Table.Td>
+            <Anchor component={Link} to={`/alerts?status=all&alert=${encodeURIComponent(alert.alert_id)}`} size="sm"
+              style={{ overflowWrap: "anywhere" }}>
+              {alert.title}
+            </Anchor>
+          </Table.Td>
+          <Table.Td><SeverityBadge value={alert.severity} /></Table.Td>
+          <Table.Td><StatusBadge value={alert.status} /></Table.Td>
+          <Table.Td><Time value={alert.linked_at} /></Table.Td>
+          <UnlinkCell label={`Unlink alert ${alert.title}`} loading={unlink.isPending && unlink.variables === alert.alert_id}
+            onUnlink={() => unlink.mutate(alert.alert_id)} />
+        </Table.Tr>
+      ))}
+      form={
+        <form onSubmit={submit}>
+          <Group gap="xs" align="flex-end">
+            <Select label="Link an active alert" placeholder="Search alert titles" searchable clearable w={360}
+              data={choices} value={chosen} onChange={setChosen} searchValue={search} onSearchChange={setSearch}
+              nothingFoundMessage={candidates.isFetching ? "Searching…" : "No active alert matches"}
+              filter={({ options }) => options} />
+            <Button type="submit" disabled={!chosen} loading={link.isPending}>
+              Link alert
+            </Button>
+          </Group>
+        </form>
+      }
+      error={link.error ?? unlink.error} />
   );
 }

@@ -6,11 +6,11 @@ import { useState, type FormEvent } from "react";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { useAuth } from "../../app/auth";
 import { usePaging } from "../../app/urlState";
+import { ConfirmModal } from "../../components/ConfirmModal";
 import { DataTable, type Column } from "../../components/DataTable";
 import { Time } from "../../components/format";
 import { Pager } from "../../components/Pager";
 import { ProblemAlert } from "../../components/ProblemAlert";
-import { ConfirmModal } from "../admin/SafeModal";
 import { SecretOnce } from "../admin/SecretOnce";
 import { keyBody, keyErrors, SCOPE_HELP, scopesFor, type KeyDraft, type Scope } from "./profileLogic";
 

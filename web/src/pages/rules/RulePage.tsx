@@ -10,11 +10,13 @@ import { useLocation, useNavigate, useParams } from "react-router-dom";
 import { api, unwrap } from "../../api/client";
 import { Can, useAuth } from "../../app/auth";
 import { useUrlState } from "../../app/urlState";
+import { useDeleteAndLeave } from "../../app/useDeleteAndLeave";
+import { ConfirmModal } from "../../components/ConfirmModal";
 import { Time } from "../../components/format";
 import { PageHeader } from "../../components/PageHeader";
-import { PageSkeleton } from "../../components/PageSkeleton";
 import { ProblemAlert } from "../../components/ProblemAlert";
-import { ConfirmModal, Facts, Notice, PlainText, useNotice } from "../catalog/common";
+import { QueryFallback } from "../../components/QueryState";
+import { Facts, Notice, PlainText, useNotice } from "../catalog/common";
 import { changedFields } from "../catalog/text";
 import { DryRun, type DryRunParams } from "./DryRun";
 import {
@@ -56,15 +58,7 @@ export default function RulePage() {
     }
     return <RuleEditor key="new" />;
   }
-  if (rule.isPending) return <PageSkeleton />;
-  if (rule.error) {
-    return (
-      <Stack gap="sm">
-        <PageHeader title="Correlation rule" />
-        <ProblemAlert error={rule.error} />
-      </Stack>
-    );
-  }
+  if (!rule.isSuccess) return <QueryFallback query={rule} title="Correlation rule" />;
   return writer ? <RuleEditor key={rule.data.id} rule={rule.data} /> : <RuleView rule={rule.data} />;
 }
 
@@ -164,13 +158,12 @@ function RuleEditor({ rule }: { rule?: RuleRead }) {
       await client.invalidateQueries({ queryKey: ["rules"] });
     },
   });
-  const destroy = useMutation({
+  const destroy = useDeleteAndLeave({
     mutationFn: () => unwrap(api.DELETE("/api/v1/correlation-rules/{rule_id}", { params: { path: { rule_id: rule!.id } } })),
-    onSuccess: async () => {
-      client.removeQueries({ queryKey: ["rules", rule!.id] });
-      await client.invalidateQueries({ queryKey: ["rules"] });
-      navigate("/rules", { state: { notice: `Deleted ${rule!.name}. Its alerts stay.` } });
-    },
+    detailKey: ["rules", rule?.id],
+    refresh: [["rules"]],
+    to: "/rules",
+    notice: () => `Deleted ${rule!.name}. Its alerts stay.`,
   });
 
   const testSaved = !!rule && !dirty;
@@ -270,7 +263,7 @@ function RuleEditor({ rule }: { rule?: RuleRead }) {
         onPeriod={(since, until) => set({ since, until }, true)}
         disabledReason={testable.body ? null : "Fix the definition above to run it."} />
       {rule && (
-        <ConfirmModal opened={deleting} title="Delete the rule?" confirmLabel="Delete rule" onConfirm={() => destroy.mutate()}
+        <ConfirmModal centered opened={deleting} title="Delete the rule?" confirmLabel="Delete rule" onConfirm={() => destroy.mutate()}
           onClose={() => setDeleting(false)} loading={destroy.isPending} error={destroy.error}>
           {`${rule.name} will stop firing and be deleted. The alerts it raised stay.`}
         </ConfirmModal>

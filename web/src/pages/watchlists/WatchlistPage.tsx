@@ -3,18 +3,21 @@
 import { Badge, Button, Checkbox, Group, Stack, Switch, Text } from "@mantine/core";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { useNavigate, useParams } from "react-router-dom";
+import { useParams } from "react-router-dom";
 
 import { api, unwrap, type Schemas } from "../../api/client";
 import { Can, useAuth } from "../../app/auth";
 import { useUrlState } from "../../app/urlState";
+import { useDeleteAndLeave } from "../../app/useDeleteAndLeave";
+import { ConfirmModal } from "../../components/ConfirmModal";
 import { DataTable, type Column } from "../../components/DataTable";
 import { Time, Value } from "../../components/format";
 import { PageHeader } from "../../components/PageHeader";
-import { PageSkeleton } from "../../components/PageSkeleton";
 import { Pager } from "../../components/Pager";
 import { ProblemAlert } from "../../components/ProblemAlert";
-import { ConfirmModal, Notice, PlainText, SearchField, useNotice } from "../catalog/common";
+import { QueryFallback } from "../../components/QueryState";
+import { Notice, PlainText, SearchField, useNotice } from "../catalog/common";
+import { EditDeleteButtons } from "../catalog/EditDeleteButtons";
 import { plural } from "../catalog/text";
 import { AddItems } from "./AddItems";
 import { typeLabel, WatchlistForm } from "./WatchlistForm";
@@ -23,7 +26,6 @@ type Item = Schemas["krsn__detection__watchlists__schemas__ItemRead"];
 
 export default function WatchlistPage() {
   const { id = "" } = useParams();
-  const navigate = useNavigate();
   const client = useQueryClient();
   const writer = useAuth().can("write_intel");
   const [url, set] = useUrlState<"q" | "expired" | "sort">({ sort: "value" });
@@ -75,25 +77,15 @@ export default function WatchlistPage() {
       await client.invalidateQueries({ queryKey: ["watchlists"] });
     },
   });
-  const destroy = useMutation({
+  const destroy = useDeleteAndLeave({
     mutationFn: () => unwrap(api.DELETE("/api/v1/watchlists/{watchlist_id}", { params: { path: { watchlist_id: id } } })),
-    onSuccess: async () => {
-      const name = watchlist.data?.name ?? "The watchlist";
-      client.removeQueries({ queryKey: ["watchlists", id] });
-      await client.invalidateQueries({ queryKey: ["watchlists"] });
-      navigate("/watchlists", { state: { notice: `Deleted ${name}.` } });
-    },
+    detailKey: ["watchlists", id],
+    refresh: [["watchlists"]],
+    to: "/watchlists",
+    notice: () => `Deleted ${watchlist.data?.name ?? "The watchlist"}.`,
   });
 
-  if (watchlist.isPending) return <PageSkeleton />;
-  if (watchlist.error) {
-    return (
-      <Stack gap="sm">
-        <PageHeader title="Watchlist" />
-        <ProblemAlert error={watchlist.error} />
-      </Stack>
-    );
-  }
+  if (!watchlist.isSuccess) return <QueryFallback query={watchlist} title="Watchlist" />;
   const list = watchlist.data;
   const columns: Column<Item>[] = [
     { key: "value", header: "Value", sort: "value", render: (row) => <Value text={row.item_value} /> },
@@ -138,12 +130,7 @@ export default function WatchlistPage() {
           <Can permission="write_intel">
             <Switch label="Active" checked={list.is_active} disabled={toggle.isPending}
               onChange={(event) => toggle.mutate(event.currentTarget.checked)} />
-            <Button variant="default" onClick={() => setEditing(true)}>
-              Edit
-            </Button>
-            <Button variant="light" color="red" onClick={() => setDeleting(true)}>
-              Delete
-            </Button>
+            <EditDeleteButtons onEdit={() => setEditing(true)} onDelete={() => setDeleting(true)} />
           </Can>
         }
       />
@@ -171,11 +158,11 @@ export default function WatchlistPage() {
           setEditing(false);
           setNotice(`Saved ${saved.name}.`);
         }} />
-      <ConfirmModal opened={deleting} title="Delete the watchlist?" confirmLabel="Delete watchlist"
+      <ConfirmModal centered opened={deleting} title="Delete the watchlist?" confirmLabel="Delete watchlist"
         onConfirm={() => destroy.mutate()} onClose={() => setDeleting(false)} loading={destroy.isPending} error={destroy.error}>
         {`${list.name} and its ${plural(list.item_count, "item")} will be deleted. This cannot be undone.`}
       </ConfirmModal>
-      <ConfirmModal opened={!!removing} title="Remove the item?" confirmLabel="Remove"
+      <ConfirmModal centered opened={!!removing} title="Remove the item?" confirmLabel="Remove"
         onConfirm={() => removing && remove.mutate(removing)}
         onClose={() => {
           setRemoving(null);
