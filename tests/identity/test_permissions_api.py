@@ -12,6 +12,7 @@ ACCOUNT_PREFIXES = ("/api/v1/auth/", "/api/v1/api-keys")
 READ_ONLY_POSTS = {
     "/api/v1/indicators/lookup",
     "/api/v1/feeds/{feed}/preview",
+    "/api/v1/feed-preview",  # tries rules on a sample, stores nothing
     "/api/v1/extract",  # extraction stores nothing
 }
 
