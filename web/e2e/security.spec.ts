@@ -75,6 +75,15 @@ test("hostile indicator values, alert titles and entity names are shown as text"
   await expect(page.getByText(TAG).first()).toBeVisible();
   await expectNothingRan(page);
 
+  // Full-text search, from the table, finds the domain by one of its labels.
+  await page.goto("/indicators");
+  await page.getByLabel("Value starts with").fill(String(stamp));
+  await page.getByRole("link", { name: "Full-text search" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Search" })).toBeVisible();
+  await expect(page).toHaveURL(/index=indicators/);
+  await expect(page.getByRole("link", { name: DOMAIN }).first()).toBeVisible();
+  await expectNothingRan(page);
+
   // A URL that ends in a javascript: address is text, never a link.
   await page.goto(`/indicators?q=${encodeURIComponent(`http://${DOMAIN}/`)}`);
   // Long values are cut in the table, and whole in the cell's tooltip text.

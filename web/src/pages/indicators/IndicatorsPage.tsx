@@ -50,7 +50,11 @@ export default function IndicatorsPage() {
   const [text, setText] = useState(url.q ?? "");
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const canWrite = useAuth().can("write_intel");
-  const pushQuery = useDebouncedCallback((value: string) => set({ q: value.trim() || undefined }, true), 300);
+  const pushQuery = useDebouncedCallback((value: string) => {
+    // While the next page's code loads this page stays mounted: a change still waiting then
+    // must not rewrite the next page's address.
+    if (window.location.pathname === "/indicators") set({ q: value.trim() || undefined }, true);
+  }, 300);
   const query = useQuery({
     queryKey: ["indicators", "list", url],
     queryFn: () =>
@@ -76,7 +80,8 @@ export default function IndicatorsPage() {
   const rows = query.data?.items;
   return (
     <Stack gap="sm">
-      <PageHeader title="Indicators" help="One deduplicated, scored set from every feed. Type to filter by the start of a value." />
+      <PageHeader title="Indicators"
+        help="One deduplicated, scored set from every feed. Type to filter by the start of a value; full-text search finds a word anywhere in a value (any label of a domain, a part of a URL)." />
       <Group gap="xs" align="flex-end" wrap="wrap">
         <TextInput label="Value starts with" placeholder="evil.example, 203.0.113., hxxp://…" w={280} value={text}
           onChange={(event) => {
@@ -99,6 +104,10 @@ export default function IndicatorsPage() {
           }} />
         <Select label="Active" placeholder="Any" clearable w={110} data={[{ value: "true", label: "Active" }, { value: "false", label: "Inactive" }]}
           value={url.active ?? null} onChange={(value) => set({ active: value ?? undefined })} />
+        <Anchor component={Link} size="sm" pb={8}
+          to={`/search?index=indicators${text.trim() ? `&q=${encodeURIComponent(text.trim())}` : ""}`}>
+          Full-text search
+        </Anchor>
         <Button variant="subtle" size="sm" onClick={() => {
           setText("");
           set({ q: undefined, type: undefined, severity: undefined, source: undefined, tag: undefined, active: undefined });
