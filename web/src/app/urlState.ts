@@ -1,6 +1,7 @@
 // Filters, sort and paging live in the URL, so that a view survives reload and can be shared.
+import { useDebouncedCallback } from "@mantine/hooks";
 import { useCallback, useMemo } from "react";
-import { useSearchParams } from "react-router-dom";
+import { useLocation, useSearchParams } from "react-router-dom";
 
 export type UrlValues = Record<string, string | undefined>;
 
@@ -54,4 +55,15 @@ export function usePaging() {
     next: (cursor: string) => set({ cursor, page: String(page + 1) }),
     first: () => set({ cursor: undefined, page: undefined }),
   };
+}
+
+/**
+ * A search box's text into ?q= once typing pauses. Never onto another page's address: while
+ * a lazily loaded next page arrives, this one stays mounted and its timer may still fire.
+ */
+export function useDebouncedQuery(set: (changes: { q?: string }, replace: boolean) => void, delay = 300) {
+  const { pathname } = useLocation();
+  return useDebouncedCallback((value: string) => {
+    if (window.location.pathname === pathname) set({ q: value.trim() || undefined }, true);
+  }, delay);
 }

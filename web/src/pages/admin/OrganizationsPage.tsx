@@ -1,11 +1,10 @@
 // Organizations: the search and the one being edited live in the URL.
 import { Badge, Button, Group, Modal, Select, Stack, Switch, Text, TextInput } from "@mantine/core";
-import { useDebouncedCallback } from "@mantine/hooks";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 
 import { api, unwrap, type Schemas } from "../../api/client";
-import { useUrlState } from "../../app/urlState";
+import { useDebouncedQuery, useUrlState } from "../../app/urlState";
 import { ConfirmModal } from "../../components/ConfirmModal";
 import { DataTable, type Column } from "../../components/DataTable";
 import { FormButtons } from "../../components/FormButtons";
@@ -54,7 +53,7 @@ function Organizations() {
   const client = useQueryClient();
   const [url, set] = useUrlState<"q" | "edit">();
   const [text, setText] = useState(url.q ?? "");
-  const pushQuery = useDebouncedCallback((value: string) => set({ q: value.trim() || undefined }, true), 300);
+  const pushQuery = useDebouncedQuery(set);
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<Organization | null>(null);
   const [message, setMessage] = useState<string | null>(null);

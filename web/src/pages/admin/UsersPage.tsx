@@ -1,12 +1,11 @@
 // Users: filters and the user being edited live in the URL; one-time passwords are shown once.
 import { Badge, Button, Group, Select, Stack, Text, TextInput } from "@mantine/core";
-import { useDebouncedCallback } from "@mantine/hooks";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 
 import { api, unwrap, type Schemas } from "../../api/client";
 import { useAuth } from "../../app/auth";
-import { useUrlState } from "../../app/urlState";
+import { useDebouncedQuery, useUrlState } from "../../app/urlState";
 import { ConfirmModal } from "../../components/ConfirmModal";
 import { DataTable, type Column } from "../../components/DataTable";
 import { Time } from "../../components/format";
@@ -39,7 +38,7 @@ function Users() {
   const { me } = useAuth();
   const [url, set] = useUrlState<"q" | "role" | "active" | "org" | "edit">();
   const [text, setText] = useState(url.q ?? "");
-  const pushQuery = useDebouncedCallback((value: string) => set({ q: value.trim() || undefined }, true), 300);
+  const pushQuery = useDebouncedQuery(set);
   const [creating, setCreating] = useState(false);
   const [secret, setSecret] = useState<Secret | null>(null);
   const [message, setMessage] = useState<string | null>(null);

@@ -1,7 +1,7 @@
 // The triage queue: the list on the left, the selected alert on the right, and single-key
 // shortcuts to work down the queue without the mouse. Filters and the selection live in the URL.
 import { Anchor, Badge, Button, Group, Select, Stack, Text, TextInput } from "@mantine/core";
-import { useDebouncedCallback, useHotkeys } from "@mantine/hooks";
+import { useHotkeys } from "@mantine/hooks";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Fragment, useEffect, useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router-dom";
@@ -9,7 +9,7 @@ import { Link, useNavigate, useSearchParams } from "react-router-dom";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { useAuth } from "../../app/auth";
 import { useStream, type StreamEvent } from "../../app/stream";
-import { useUrlState } from "../../app/urlState";
+import { useDebouncedQuery, useUrlState } from "../../app/urlState";
 import { DataTable, type Column } from "../../components/DataTable";
 import { SeverityBadge, StatusBadge, Time } from "../../components/format";
 import { PageHeader } from "../../components/PageHeader";
@@ -92,7 +92,7 @@ export default function AlertsPage() {
   const [url, set] = useUrlState<"status" | "severity" | "assignee" | "q" | "sort">({ status: "active", sort: "-triggered" });
   const [selected, select] = useSelectedParam("alert");
   const [text, setText] = useState(url.q ?? "");
-  const pushQuery = useDebouncedCallback((value: string) => set({ q: value.trim() || undefined }, true), 300);
+  const pushQuery = useDebouncedQuery(set);
   const [notes, setNotes] = useState("");
   const [markIndicator, setMarkIndicator] = useState(false);
   const [message, setMessage] = useState<string | null>(null);

@@ -1,6 +1,5 @@
 // Incidents: the list with its filters in the URL, and the form to open one by hand.
 import { Anchor, Button, Group, Select, Stack, TextInput } from "@mantine/core";
-import { useDebouncedCallback } from "@mantine/hooks";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link } from "react-router-dom";
@@ -8,7 +7,7 @@ import { Link } from "react-router-dom";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { Can, useAuth } from "../../app/auth";
 import { useStream } from "../../app/stream";
-import { useUrlState } from "../../app/urlState";
+import { useDebouncedQuery, useUrlState } from "../../app/urlState";
 import { DataTable, type Column } from "../../components/DataTable";
 import { SeverityBadge, StatusBadge, Time } from "../../components/format";
 import { PageHeader } from "../../components/PageHeader";
@@ -56,7 +55,7 @@ export default function IncidentsPage() {
   const myId = me?.user.id;
   const [url, set] = useUrlState<"status" | "severity" | "assignee" | "q" | "sort" | "new">({ sort: "-created" });
   const [text, setText] = useState(url.q ?? "");
-  const pushQuery = useDebouncedCallback((value: string) => set({ q: value.trim() || undefined }, true), 300);
+  const pushQuery = useDebouncedQuery(set);
   const users = useUserChoices();
   useStream(["incident"]);
   const assignee = url.assignee === "me" ? myId : url.assignee;

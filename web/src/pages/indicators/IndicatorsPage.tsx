@@ -1,14 +1,13 @@
 // Indicators: every filter, the sort and the page live in the URL; the server filters and pages,
 // so the table stays fast over a million rows.
 import { Anchor, Button, Group, Select, Stack, TextInput } from "@mantine/core";
-import { useDebouncedCallback } from "@mantine/hooks";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link } from "react-router-dom";
 
 import { api, unwrap, type Schemas } from "../../api/client";
 import { Can, useAuth } from "../../app/auth";
-import { useUrlState } from "../../app/urlState";
+import { useDebouncedQuery, useUrlState } from "../../app/urlState";
 import { DataTable, type Column } from "../../components/DataTable";
 import { formatScore, SeverityBadge, Time, Value } from "../../components/format";
 import { PageHeader } from "../../components/PageHeader";
@@ -50,11 +49,7 @@ export default function IndicatorsPage() {
   const [text, setText] = useState(url.q ?? "");
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const canWrite = useAuth().can("write_intel");
-  const pushQuery = useDebouncedCallback((value: string) => {
-    // While the next page's code loads this page stays mounted: a change still waiting then
-    // must not rewrite the next page's address.
-    if (window.location.pathname === "/indicators") set({ q: value.trim() || undefined }, true);
-  }, 300);
+  const pushQuery = useDebouncedQuery(set);
   const query = useQuery({
     queryKey: ["indicators", "list", url],
     queryFn: () =>

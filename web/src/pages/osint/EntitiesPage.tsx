@@ -1,12 +1,11 @@
 // Entities found by the collections, riskiest first. Type, risk, tag, name and sort live in the URL.
 import { Anchor, Badge, Button, Group, Select, Stack, TextInput } from "@mantine/core";
-import { useDebouncedCallback } from "@mantine/hooks";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useNavigate } from "react-router-dom";
 
 import { api, unwrap, type Schemas } from "../../api/client";
-import { useUrlState } from "../../app/urlState";
+import { useDebouncedQuery, useUrlState } from "../../app/urlState";
 import { DataTable, type Column } from "../../components/DataTable";
 import { formatScore, SeverityBadge, Time, Value } from "../../components/format";
 import { PageHeader } from "../../components/PageHeader";
@@ -64,7 +63,7 @@ export default function EntitiesPage() {
   const navigate = useNavigate();
   const [url, set] = useUrlState<"q" | "type" | "risk" | "tag" | "sort">({ sort: "-risk" });
   const [text, setText] = useState(url.q ?? "");
-  const pushQuery = useDebouncedCallback((value: string) => set({ q: value.trim() || undefined }, true), 300);
+  const pushQuery = useDebouncedQuery(set);
   const query = useQuery({
     queryKey: ["entities", "list", url.q, url.type, url.risk, url.tag, url.sort, url.cursor],
     queryFn: () =>
